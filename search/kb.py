@@ -1,0 +1,409 @@
+"""The knowledge base: one folder with a SQLite store, a FAISS copy of the vectors and
+a manifest naming the embedder. All reads and writes of the adapters go through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .analyze import Analyzer, fts_query
+from .embedders import Embedder, UnloadedEmbedder, get_embedder
+from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
+from .models import NewDocument
+from .ranking import RANKINGS, rank_documents
+from .settings import Settings
+from .snippet import make_snippet
+from .store import Store
+from .vectors import VectorIndex, make_vector_index
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "kb.sqlite"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = "write.lock"
+
+
+@dataclass
+class SearchHit:
+    """One report in a result list, with its best passage."""
+
+    id: str
+    title: str
+    snippet: str
+    highlights: list[tuple[int, int]]
+    score: float
+    date: str | None
+    event: str | None
+    location: str | None
+    organiser: str | None
+    topics: list[str]
+    source: str
+    source_url: str | None
+    page: int | None
+    format: str | None
+
+
+@dataclass
+class SearchResponse:
+    """What a search returns; ``to_dict`` is the exact JSON of the HTTP API."""
+
+    query: str
+    total: int
+    took_ms: float
+    results: list[SearchHit] = field(default_factory=list)
+    k: int = 10
+    offset: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready form shared by the HTTP API and ``kb search --json``."""
+        data = asdict(self)
+        for hit in data["results"]:
+            hit["highlights"] = [list(h) for h in hit["highlights"]]
+        return data
+
+
+def _read_manifest(folder: Path) -> dict | None:
+    path = folder / MANIFEST_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def check_embedder(folder: Path, spec: str) -> None:
+    """Raise EmbedderMismatch if the index in ``folder`` was built with another embedder.
+
+    Cheap: reads the manifest only, so it runs before a model is loaded.
+    """
+    manifest = _read_manifest(folder)
+    if manifest and manifest["embedder"] != spec:
+        raise EmbedderMismatch(
+            f"index {folder} was built with embedder {manifest['embedder']!r} "
+            f"({manifest['dim']}-d) but {spec!r} is configured; configure "
+            f"KB_EMBEDDER={manifest['embedder']} or re-embed everything with "
+            f"'kb reindex --index {folder} --embedder {spec}'"
+        )
+
+
+class KnowledgeBase:
+    """Documents, chunks, vectors and the lexical index of one folder."""
+
+    def __init__(self, folder: Path, embedder: Embedder, settings: Settings) -> None:
+        self.folder = folder
+        self.embedder = embedder
+        self.settings = settings
+        self.analyzer = Analyzer()
+        self._lock = threading.RLock()
+        manifest = _read_manifest(folder)
+        if manifest is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            manifest = {
+                "embedder": embedder.name,
+                "dim": embedder.dim,
+                "vector_index": settings.vector_index,
+                "format": 1,
+            }
+            tmp = folder / (MANIFEST_FILE + ".tmp")
+            tmp.write_text(json.dumps(manifest, indent=2))
+            os.replace(tmp, folder / MANIFEST_FILE)
+        if manifest["embedder"] != embedder.name or manifest["dim"] != embedder.dim:
+            check_embedder(folder, embedder.name)
+            raise EmbedderMismatch(
+                f"embedder {embedder.name!r} gives {embedder.dim}-d vectors, "
+                f"index {folder} holds {manifest['dim']}-d"
+            )
+        self.manifest = manifest
+        self.store = Store(folder / DB_FILE)
+        self._vectors: VectorIndex = make_vector_index(manifest["vector_index"], embedder.dim)
+        self._vec_generation = -1
+        self._sync()
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        folder: Path | None = None,
+        embedder: Embedder | None = None,
+        create: bool = True,
+        load_model: bool = True,
+    ) -> KnowledgeBase:
+        """Open (or create) the knowledge base in ``folder`` (default: settings.index).
+
+        The embedder is checked against the manifest before a model is loaded. With
+        ``load_model=False`` (an existing index only) nothing can be embedded, but
+        reads and removals work without the model's start-up cost.
+        """
+        folder = Path(folder or settings.index)
+        manifest = _read_manifest(folder)
+        if manifest is None and (not create or not load_model):
+            raise IndexNotFound(
+                f"no knowledge base in {folder}; create one with 'kb ingest PATH --index {folder}'"
+            )
+        if embedder is None and not load_model:
+            embedder = UnloadedEmbedder(manifest["embedder"], manifest["dim"])
+        if embedder is None:
+            check_embedder(folder, settings.embedder)
+            embedder = get_embedder(settings.embedder)
+        return cls(folder, embedder, settings)
+
+    def close(self) -> None:
+        """Release the SQLite connection."""
+        self.store.close()
+
+    # -- consistency --------------------------------------------------------------
+    def _sync(self) -> None:
+        """Bring the in-memory FAISS copy to the store's generation.
+
+        Another process (a CLI ingest next to a running server) may have written.
+        """
+        gen = self.store.generation()
+        if gen == self._vec_generation:
+            return
+        path = self.folder / VECTORS_FILE
+        loaded = VectorIndex.load(path, self.embedder.dim)
+        if loaded is not None and loaded[1] == gen:
+            self._vectors = loaded[0]
+        else:
+            log.info("rebuilding the vector index of %s from the store", self.folder)
+            vectors = make_vector_index(self.manifest["vector_index"], self.embedder.dim)
+            for ids, vecs in self.store.iter_vectors(self.embedder.dim):
+                vectors.add(ids, vecs)
+            self._vectors = vectors
+            self._vectors.save(path, gen)
+        self._vec_generation = gen
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Serialise writers across threads and processes, starting from fresh state."""
+        with self._lock, open(self.folder / LOCK_FILE, "a+") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                self._sync()
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    # -- writes -------------------------------------------------------------------
+    def source_state(self, source: str) -> tuple[str, str] | None:
+        """(doc id, sha256) of the document that came from ``source``, if any."""
+        with self._lock:
+            return self.store.source_state(source)
+
+    def id_taken(self, doc_id: str) -> bool:
+        """Whether a document already uses this id."""
+        with self._lock:
+            return self.store.id_taken(doc_id)
+
+    def add_document(
+        self, doc_id: str, doc: NewDocument, vectors: np.ndarray | None = None,
+        fmt: str | None = None,
+    ) -> None:
+        """Write a document (replacing one with the same id) with all its chunks.
+
+        Embeds the chunks unless ``vectors`` are given. Either everything is written
+        or nothing.
+        """
+        if vectors is None:
+            vectors = self.embed_chunks(doc)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(doc.chunks), self.embedder.dim):
+            raise ValueError(
+                f"expected vectors of shape ({len(doc.chunks)}, {self.embedder.dim}), "
+                f"got {vectors.shape}"
+            )
+        chunk_terms = [self.analyzer.chunk_fields(c.text) for c in doc.chunks]
+        title_terms = " ".join(self.analyzer.index_terms(doc.title))
+        with self._writing():
+            gen, removed, new_ids = self.store.upsert_document(
+                doc_id, doc, vectors, chunk_terms, title_terms, fmt
+            )
+            self._vectors.remove(np.asarray(removed, dtype=np.int64))
+            self._vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
+            self._vectors.save(self.folder / VECTORS_FILE, gen)
+            self._vec_generation = gen
+
+    def embed_chunks(self, doc: NewDocument) -> np.ndarray:
+        """Passage vectors of a document's chunks."""
+        return self.embedder.embed_passages([c.text for c in doc.chunks])
+
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document and everything derived from it."""
+        with self._writing():
+            result = self.store.delete_document(doc_id)
+            if result is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            gen, removed = result
+            self._vectors.remove(np.asarray(removed, dtype=np.int64))
+            self._vectors.save(self.folder / VECTORS_FILE, gen)
+            self._vec_generation = gen
+
+    # -- reads --------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> dict:
+        """Metadata and full text of a document."""
+        with self._lock:
+            doc = self.store.get_document(doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return doc
+
+    def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
+        """Documents' metadata, newest report first."""
+        with self._lock:
+            return self.store.list_documents(offset, limit)
+
+    def stats(self) -> dict:
+        """Counts and the embedder of this knowledge base."""
+        with self._lock:
+            self._sync()
+            counts = self.store.counts()
+            counts["vectors"] = len(self._vectors)
+        counts.update(
+            index=str(self.folder),
+            embedder=self.manifest["embedder"],
+            dim=self.manifest["dim"],
+            vector_index=self.manifest["vector_index"],
+        )
+        return counts
+
+    def validate_query(self, query: str, k: int, offset: int = 0) -> str:
+        """The cleaned query, or InvalidQuery with a message a user can act on."""
+        if query is None:
+            raise InvalidQuery("query is missing")
+        query = " ".join(query.split())
+        if not query:
+            raise InvalidQuery("query is empty")
+        if len(query) > self.settings.max_query_chars:
+            raise InvalidQuery(
+                f"query is too long ({len(query)} characters, at most "
+                f"{self.settings.max_query_chars})"
+            )
+        if not 1 <= k <= self.settings.max_k:
+            raise InvalidQuery(f"k must be between 1 and {self.settings.max_k}")
+        if offset < 0:
+            raise InvalidQuery("offset must not be negative")
+        return query
+
+    def search(
+        self, query: str, k: int | None = None, offset: int = 0, ranking: str | None = None
+    ) -> SearchResponse:
+        """Reports for a query, best first: one hit per document with its best passage."""
+        started = time.perf_counter()
+        k = self.settings.default_k if k is None else k
+        query = self.validate_query(query, k, offset)
+        ranking = ranking or self.settings.ranking
+        if ranking not in RANKINGS:
+            raise InvalidQuery(f"unknown ranking {ranking!r}; use one of {', '.join(RANKINGS)}")
+        n = max(self.settings.candidates, (k + offset) * 5)
+        qvec = self.embedder.embed_queries([query])[0] if ranking != "lexical" else None
+        terms = self.analyzer.query_terms(query) if ranking != "dense" else []
+        with self._lock:
+            self._sync()
+            dense_ids, dense_scores = (
+                self._vectors.search(qvec, n) if qvec is not None else (np.zeros(0), np.zeros(0))
+            )
+            lex = self.store.lexical_search(fts_query(terms), n) if terms else []
+            chunk_ids = [int(i) for i in dense_ids] + [c for c, _ in lex]
+            owners = self.store.chunk_docs(chunk_ids)
+            dense_hits = [
+                (int(c), owners[int(c)], float(s))
+                for c, s in zip(dense_ids, dense_scores, strict=True)
+                if int(c) in owners
+            ]
+            lex_hits = [(c, owners[c], s) for c, s in lex if c in owners]
+            ranked = rank_documents(query, dense_hits, lex_hits, method=ranking)
+            page = ranked[offset : offset + k]
+            chunks = self.store.chunks([r.chunk_id for r in page])
+            metas = self.store.documents_meta([r.doc_id for r in page])
+        results = []
+        for r in page:
+            chunk = chunks[r.chunk_id]
+            meta = metas[r.doc_id]
+            spans = self.analyzer.match_spans(chunk.text, query)
+            snip = make_snippet(chunk.text, spans, self.settings.snippet_chars)
+            results.append(
+                SearchHit(
+                    id=r.doc_id,
+                    title=meta["title"],
+                    snippet=snip.text,
+                    highlights=snip.highlights,
+                    score=round(float(r.score), 6),
+                    date=meta["date"],
+                    event=meta["event"],
+                    location=meta["location"],
+                    organiser=meta["organiser"],
+                    topics=meta["topics"],
+                    source=meta["source"],
+                    source_url=meta["source_url"],
+                    page=chunk.page,
+                    format=meta["format"],
+                )
+            )
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(query, len(ranked), round(took, 2), results, k, offset)
+
+
+def reindex(settings: Settings, embedder_spec: str) -> int:
+    """Re-embed every document of ``settings.index`` with another embedder.
+
+    Builds the new index beside the old one from the stored chunks (no re-extraction)
+    and swaps folders only when it is complete, so a failure leaves the old index as
+    it was. Returns the number of documents.
+    """
+    import shutil
+
+    from .models import Chunk, NewDocument
+
+    folder = Path(settings.index)
+    old = KnowledgeBase.open(settings, create=False, load_model=False)
+    target = folder.with_name(folder.name + ".reindex")
+    if target.exists():
+        shutil.rmtree(target)
+    new = KnowledgeBase.open(
+        settings.model_copy(update={"index": target, "embedder": embedder_spec})
+    )
+    count = 0
+    try:
+        with old._writing():
+            rows = old.store.conn.execute("SELECT id FROM documents ORDER BY id").fetchall()
+            for (doc_id,) in rows:
+                doc = old.store.get_document(doc_id)
+                chunk_rows = old.store.conn.execute(
+                    "SELECT position, page, text FROM chunks WHERE doc_id = ? ORDER BY position",
+                    (doc_id,),
+                ).fetchall()
+                new_doc = NewDocument(
+                    source=doc["source"], sha256=doc["sha256"], text=doc["text"],
+                    chunks=[Chunk(r["text"], r["position"], r["page"]) for r in chunk_rows],
+                    title=doc["title"], date=doc["date"], event=doc["event"],
+                    location=doc["location"], organiser=doc["organiser"], topics=doc["topics"],
+                    language=doc["language"], source_url=doc["source_url"], pages=doc["pages"],
+                )
+                new.add_document(doc_id, new_doc, fmt=doc["format"])
+                count += 1
+    except BaseException:
+        new.close()
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        old.close()
+    new.close()
+    backup = folder.with_name(folder.name + ".old")
+    if backup.exists():
+        shutil.rmtree(backup)
+    os.replace(folder, backup)
+    os.replace(target, folder)
+    shutil.rmtree(backup)
+    return count

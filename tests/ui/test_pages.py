@@ -1,0 +1,84 @@
+"""The server-rendered web page (no JavaScript needed)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ingest.pipeline import ingest_paths
+from search.kb import KnowledgeBase
+from search.models import Chunk, NewDocument
+from search.settings import Settings
+from ui.pages import segments
+
+
+@pytest.fixture
+def client(settings: Settings, reports):
+    kb = KnowledgeBase.open(settings)
+    assert ingest_paths(kb, [reports]).ok
+    evil = "<script>alert(1)</script> Wasserstoff & <b>fett</b>"
+    kb.add_document(
+        "evil",
+        NewDocument(source="evil.md", sha256="e", text=evil, title="<img src=x onerror=alert(1)>",
+                    event="<i>Forum</i>", chunks=[Chunk(evil, 0)]),
+    )
+    kb.close()
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_start_page_has_a_german_search_form(client: TestClient):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="de">' in html
+    assert '<form class="search" action="/" method="get"' in html
+    assert 'name="q"' in html
+    assert "Suchen" in html
+
+
+def test_results_show_title_event_date_marked_snippet_and_link(client: TestClient):
+    html = client.get("/", params={"q": "Wasserstoff"}).text
+    assert "Wasserstoff für die Region" in html
+    assert "Forum Wasserstoff" in html
+    assert "04.03.2021" in html
+    assert "<mark>Wasserstoff</mark>" in html
+    assert 'href="/berichte/wasserstoff-forum"' in html
+
+
+def test_document_text_is_escaped_everywhere(client: TestClient):
+    html = client.get("/", params={"q": "Wasserstoff fett"}).text
+    assert "<script>" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    report = client.get("/berichte/evil").text
+    assert "<script>alert" not in report and "&lt;script&gt;" in report
+    assert "<i>Forum</i>" not in report
+
+
+def test_query_is_escaped_in_the_form(client: TestClient):
+    html = client.get("/", params={"q": '"><script>x()</script>'}).text
+    assert "<script>x()" not in html
+
+
+def test_full_report_page_and_missing_report(client: TestClient):
+    page = client.get("/berichte/fachkraefte-treffen")
+    assert page.status_code == 200
+    assert "Zuwanderung ausländischer Fachkräfte" in page.text
+    assert "12.05.2022" in page.text
+    missing = client.get("/berichte/unbekannt")
+    assert missing.status_code == 404
+    assert "unbekannt" in missing.text
+
+
+def test_too_long_query_gets_a_german_message(client: TestClient):
+    page = client.get("/", params={"q": "x" * 600})
+    assert page.status_code == 400
+    assert "zu lang" in page.text
+
+
+def test_segments_split_marked_and_plain_parts():
+    assert segments("ab Wasser cd", [(3, 9)]) == [("ab ", False), ("Wasser", True), (" cd", False)]
+    assert segments("abc", []) == [("abc", False)]

@@ -3,9 +3,9 @@
 Rules, in order of priority:
 
 * chunks never span pages (when pages are given);
-* a heading (a short single line without final punctuation) starts a new chunk
-  and stays with the paragraph after it; a paragraph ending in ":" also stays
-  with the paragraph after it;
+* a heading (a short single line without final punctuation, or a short question
+  such as "Warum jetzt?") starts a new chunk and stays with the paragraph after
+  it; a paragraph ending in ":" also stays with the paragraph after it;
 * consecutive paragraphs are packed into one chunk up to ``max_chars``;
 * a paragraph longer than ``max_chars`` is split at line breaks, then at
   sentence boundaries (German abbreviations such as "z. B.", "Dr.", "e. V."
@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from search.models import Chunk
 
 HEADING_MAX_CHARS = 120
+QUESTION_HEADING_MAX_CHARS = 80
 MERGE_FACTOR = 1.5
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t]*\n")
 _BULLET_RE = re.compile(r"^(?:[-–*•▪◦●■]|\d{1,3}[.)])\s")
 _CLOSERS = "\"'“”‘’»«)]"
-_NO_HEADING_END = ".!?;,:…"
+_NO_HEADING_END = ".;,:…"
 
 # Lowercase, without the final period. Single letters ("z. B.", "e. V.", initials)
 # and tokens with inner periods ("z.B.", "u.a.") are recognised separately.
@@ -100,12 +101,19 @@ def _chunk_section(text: str, max_chars: int, min_chars: int) -> list[str]:
 
 
 def is_heading(paragraph: str) -> bool:
-    """Whether a paragraph looks like a heading: one short line without final punctuation."""
+    """Whether a paragraph looks like a heading: one short line without final punctuation.
+
+    A short line ending in "?" or "!" also counts ("Warum jetzt?"): as a paragraph of
+    its own it introduces what follows, like a heading.
+    """
     text = paragraph.strip()
+    last = text.rstrip(_CLOSERS)[-1:]
+    if last and last in "?!" and len(text) > QUESTION_HEADING_MAX_CHARS:
+        return False
     return (
         0 < len(text) <= HEADING_MAX_CHARS
         and "\n" not in text
-        and text.rstrip(_CLOSERS)[-1:] not in _NO_HEADING_END
+        and last not in _NO_HEADING_END
         and not text[0].islower()
         and not _BULLET_RE.match(text)
         and any(char.isalpha() for char in text)
@@ -127,7 +135,7 @@ def _units(paragraphs: list[str], max_chars: int) -> list[_Unit]:
         while (
             index < len(paragraphs) - 1
             and _is_lead_in(paragraphs[index])
-            and len("\n\n".join([*prefix, paragraphs[index]])) <= max_chars // 2
+            and len("\n\n".join([*prefix, paragraphs[index]])) <= max_chars // 2 - 2
         ):
             prefix.append(paragraphs[index])
             index += 1

@@ -126,7 +126,7 @@ def _format_for(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     fmt = _FORMAT_BY_SUFFIX.get(suffix)
     if fmt is None:
-        shown = f"'{suffix}'" if suffix else "without suffix"
+        shown = f"'{suffix}'" if suffix else "(file name has no suffix)"
         hint = " (save it as .docx)" if suffix == ".doc" else ""
         raise ExtractionError(
             f"unsupported file type {shown}{hint}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
@@ -268,6 +268,8 @@ def _split_front_matter(source: str) -> tuple[dict[str, Any], str]:
         loaded = yaml.safe_load(raw_yaml)
     except yaml.YAMLError as exc:
         raise ExtractionError(f"invalid YAML front matter: {_describe_yaml_error(exc)}") from exc
+    except RecursionError as exc:  # PyYAML recurses once per nesting level
+        raise ExtractionError("invalid YAML front matter: nested too deeply") from exc
     if loaded is None:
         return {}, body
     if not isinstance(loaded, dict):
@@ -581,9 +583,9 @@ def _extract_pdf(data: bytes) -> Extracted:
 
     raw_pages: list[list[_PdfLine]] = []
     failed = 0
-    for page in reader.pages:
+    for index in range(page_count):
         try:
-            raw_pages.append(_pdf_page_lines(page))
+            raw_pages.append(_pdf_page_lines(reader.pages[index]))
         except Exception:  # one broken page should not cost the rest of the report
             failed += 1
             raw_pages.append([])

@@ -6,6 +6,7 @@ the run goes on. Unchanged files (same bytes, same source) are not embedded agai
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,20 +57,40 @@ class IngestReport:
         return f"{len(self.results)} files: " + ", ".join(parts)
 
 
+IGNORE_FILE = ".kbignore"
+
+
+def _ignore_patterns(folder: Path) -> list[str]:
+    path = folder / IGNORE_FILE
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _ignored(rel: Path, patterns: list[str]) -> bool:
+    """True if the path or one of its parent folders matches a ``.kbignore`` pattern."""
+    parts = rel.parts
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))] + [rel.name]
+    return any(fnmatch.fnmatch(c, p) for c in candidates for p in patterns)
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
     """Yield (file, source key) for each file to ingest.
 
-    Folders are walked recursively; hidden entries and folders starting with ``_``
-    (sources, build scripts) are skipped, as are files of unsupported types. A file
+    Folders are walked recursively; hidden entries, folders starting with ``_``
+    (sources, build scripts), paths matching a pattern in the folder's ``.kbignore``
+    (glob per line, e.g. ``eval/``) and files of unsupported types are skipped. A file
     named directly is always yielded, so an unsupported one gets a clear error. The
     source key is the path relative to the folder given, or the file name.
     """
     for path in paths:
         path = Path(path)
         if path.is_dir():
+            patterns = _ignore_patterns(path)
             for file in sorted(path.rglob("*")):
                 rel = file.relative_to(path)
-                if any(p.startswith((".", "_")) for p in rel.parts):
+                if any(p.startswith((".", "_")) for p in rel.parts) or _ignored(rel, patterns):
                     continue
                 if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield file, rel.as_posix()

@@ -5,17 +5,21 @@ keep its default ``unicode61`` tokenizer and store the terms of a chunk joined b
 Passages and queries go through the same pipeline:
 
 1. tokenize into words (letters, digits, combining marks), keeping hyphenated groups
-   (``E-Mobilität``) as pieces plus their joined form;
+   (``E-Mobilität``) as pieces plus their joined form. Composed and decomposed Unicode
+   (NFC/NFD) give the same terms; the text is not normalised, so spans stay valid;
 2. lowercase and fold to ASCII: ä/ae -> a, ö/oe -> o, ü/ue -> u, ß -> ss, other
-   diacritics stripped, so "Fachkräfte", "Fachkraefte" and "fachkrafte" meet;
+   diacritics stripped, so "Fachkräfte", "Fachkraefte" and "fachkrafte" meet. Folding
+   comes before splitting so that the word list also finds "Fachkraefte-";
 3. drop German and English stop words;
-4. split compounds (``Wasserstoffstrategie`` -> wasserstoff + strategie) with a
-   frequency-guided splitter over the German word list that ``pyspellchecker`` ships;
-5. stem with the Snowball German stemmer (PyStemmer).
+4. split compounds (``Wasserstoffstrategie`` -> wasserstoff + strategie) recursively
+   with a splitter over the German word list (with frequencies) that ``pyspellchecker``
+   ships; no domain dictionary, nothing downloaded;
+5. stem with the Snowball German stemmer (PyStemmer); its output is ASCII already.
 
 A word yields its whole stem and, if it is a compound, the stems of its parts, so an
 exact compound match still scores highest. ``chunk_fields`` keeps the two apart for a
-layout with a separate, lower-weighted FTS5 column for parts.
+layout with a separate FTS5 column for parts. Splits depend on the word list: a new
+pyspellchecker dictionary means re-indexing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["Analyzer", "fts_query"]
+__all__ = ["Analyzer", "Term", "fts_query", "fold", "split_compound"]
 
 # -- tokenizing ------------------------------------------------------------------------
 
@@ -54,8 +58,8 @@ def _fold_char(ch: str) -> str:
     if low.isascii():
         return low if low.isalnum() else ""
     if not unicodedata.category(ch).startswith("L"):
-        # digits other than 0-9, fractions, marks: only a decimal digit has a value
-        d = unicodedata.decimal(ch, None)
+        # other digits (², ₂, Arabic-Indic) keep their value; fractions and marks go
+        d = unicodedata.digit(ch, None)
         return str(d) if d is not None else ""
     decomposed = unicodedata.normalize("NFKD", low)
     return "".join(c for c in decomposed if c.isascii() and c.isalnum())
@@ -71,7 +75,11 @@ def _fold(word: str) -> tuple[str, list[tuple[int, int]]]:
     chars: list[str] = []
     spans: list[tuple[int, int]] = []
     for i, ch in enumerate(word):
-        for c in _fold_char(ch):
+        folded = _fold_char(ch)
+        if not folded and spans and spans[-1][1] == i and unicodedata.combining(ch):
+            # a combining mark (decomposed "a\u0308") belongs to its base letter's span
+            spans[-1] = (spans[-1][0], i + 1)
+        for c in folded:
             if c == "e" and chars and chars[-1] in "aou" and spans[-1][1] == i:
                 # not after q (Quelle) or a vowel (Frauen, Steuer, Kakaoernte)
                 if not (len(chars) > 1 and chars[-2] in "aeiouyq"):
@@ -176,10 +184,11 @@ def _lexicon() -> dict[str, float]:
 
                 counts = SpellChecker(language="de", distance=1).word_frequency.dictionary
                 lex: dict[str, float] = {}
+                logs: dict[int, float] = {}  # one float object per count: saves memory
                 for word, count in counts.items():
                     if len(word) >= 3 and word.isalpha():
                         key = fold(word)
-                        logf = math.log(max(int(count), 1))
+                        logf = logs.setdefault(count, math.log(max(int(count), 1)))
                         if logf > lex.get(key, -1.0):
                             lex[key] = logf
                 _LEXICON = lex
@@ -218,7 +227,7 @@ def _modifier_form(surface: str) -> tuple[str, int, int] | None:
 _Seg = tuple[tuple[int, int, float], tuple[tuple[str, int, int], ...]]
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 16)
 def _best_split(word: str) -> _Seg | None:
     """Best segmentation of ``word`` into two or more parts, or None.
 
@@ -252,7 +261,7 @@ def _best_split(word: str) -> _Seg | None:
     return best
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 16)
 def _segment(word: str) -> _Seg | None:
     """Best segmentation of a word tail: the word itself if known, else its best split."""
     if _is_part(word):
@@ -340,14 +349,14 @@ class Analyzer:
         self.language = language
         self.split_compounds = language == "de"
         # per-instance cache of word analyses; most words of a corpus repeat
-        self._word = lru_cache(maxsize=1 << 18)(self._analyze_word)
+        self._word = lru_cache(maxsize=1 << 17)(self._analyze_word)
 
     def _stem(self, folded: str) -> str:
         stem = _stemmer(self.language).stemWord(folded)
         # the stemmer keeps ASCII input ASCII; guard anyway, terms must be [a-z0-9]+
         return stem if stem.isascii() and stem.isalnum() else fold(stem)
 
-    def _analyze_word(self, word: str) -> _Word | None:
+    def _analyze_word(self, word: str, query: bool) -> _Word | None:
         """Whole-word stem and compound parts of one word, or None for a dropped word."""
         folded, spans = _fold(word)
         if not folded or folded in STOP_WORDS:
@@ -357,18 +366,22 @@ class Analyzer:
         parts: list[tuple[str, int, int]] = []
         if self.split_compounds:
             seen = set()
-            for form, s, e in split_compound(folded, word[:1].isupper()):
+            # In passages a known word is split only when capitalised (a noun): that keeps
+            # "demografische", "transformation" whole. Query words are split as nouns,
+            # since people type queries in lowercase.
+            for form, s, e in split_compound(folded, query or word[:1].isupper()):
                 stem = self._stem(form)
                 if (stem, s) not in seen:
                     seen.add((stem, s))
                     parts.append((stem, spans[s][0], spans[e - 1][1]))
         return _Word(self._stem(folded), tuple(parts))
 
-    def terms(self, text: str) -> list[Term]:
+    def terms(self, text: str, query: bool = False) -> list[Term]:
         """All terms of ``text`` in order, with their spans in ``text``.
 
         A word gives its whole stem, then its compound parts. A hyphenated group gives
         each piece (with its parts) and then the joined form ("emobilitat") as a part.
+        ``query`` analyses a query: lowercase words are split like capitalised ones.
         """
         out: list[Term] = []
         for group in _GROUP.finditer(text):
@@ -376,7 +389,7 @@ class Analyzer:
             pieces = list(_PIECE.finditer(group.group()))
             joined = []
             for piece in pieces:
-                w = self._word(piece.group())
+                w = self._word(piece.group(), query)
                 if w is None:
                     folded = fold(piece.group())
                     if folded:
@@ -403,13 +416,13 @@ class Analyzer:
 
         For an FTS5 table with the parts in their own column and a lower bm25 weight.
         """
-        whole = [t.term for t in self.terms(text) if not t.part]
-        parts = [t.term for t in self.terms(text) if t.part]
-        return " ".join(whole), " ".join(parts)
+        terms = self.terms(text)
+        whole = " ".join(t.term for t in terms if not t.part)
+        return whole, " ".join(t.term for t in terms if t.part)
 
     def query_terms(self, text: str) -> list[str]:
         """Unique terms of a query, in order of first appearance."""
-        return list(dict.fromkeys(t.term for t in self.terms(text)))
+        return list(dict.fromkeys(t.term for t in self.terms(text, query=True)))
 
     def match_spans(self, text: str, query: str) -> list[tuple[int, int]]:
         """Spans of ``text`` to mark for ``query``: sorted, non-overlapping.
@@ -436,12 +449,14 @@ class Analyzer:
 def fts_query(terms: list[str]) -> str:
     """A safe FTS5 MATCH expression OR-ing ``terms``; "" if there are none.
 
-    Each term is a double-quoted string (inner quotes doubled), so operators (AND, OR,
-    NOT, NEAR), ``*``, ``^``, ``:``, parentheses and quotes in the input stay literal
-    text. Terms without any letter or digit would be empty phrases and are dropped.
+    Characters other than letters and digits become spaces (the unicode61 tokenizer
+    splits on them anyway), which removes quotes, ``*``, ``^``, ``:``, ``+``, ``-``,
+    parentheses and NUL; each term is then a double-quoted string, so the keywords AND,
+    OR, NOT and NEAR stay plain words. Terms with no letter or digit are dropped.
     """
     quoted = []
     for term in dict.fromkeys(terms):
-        if any(c.isalnum() for c in term):
-            quoted.append('"' + term.replace('"', '""') + '"')
-    return " OR ".join(quoted)
+        words = "".join(c if c.isalnum() else " " for c in term).split()
+        if words:
+            quoted.append('"' + " ".join(words) + '"')
+    return " OR ".join(dict.fromkeys(quoted))

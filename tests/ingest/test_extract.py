@@ -14,8 +14,8 @@ from fpdf import FPDF
 
 from ingest.extract import (
     SUPPORTED_SUFFIXES,
-    ExtractionError,
     Extracted,
+    ExtractionError,
     extract,
     extract_bytes,
 )
@@ -214,7 +214,6 @@ def test_pdf_generated_title_is_ignored(tmp_path: Path) -> None:
     assert "title" not in extract(write(tmp_path, "word.pdf", data)).metadata
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans font not installed")
 def test_pdf_with_unicode_font_keeps_german_quotes_and_dashes(tmp_path: Path) -> None:
     text = "„Transformation gestalten“ – so lautete das Motto des Forums in Köln."
     data = pdf_bytes([[("p", text)]], font_path=DEJAVU)
@@ -436,9 +435,9 @@ Setext-Überschrift
 |----------|----------|
 | eins     | zwei     |
 
-Zeile mit hartem Umbruch  
-und danach.
 """
+# Two trailing spaces: a Markdown hard line break (kept out of the literal for linters).
+FRONT_MATTER_MD += "Zeile mit hartem Umbruch  \nund danach.\n"
 
 
 def test_markdown_front_matter_and_body(tmp_path: Path) -> None:
@@ -519,6 +518,13 @@ def test_markdown_front_matter_field_with_wrong_type(tmp_path: Path) -> None:
     err = extraction_error(write(tmp_path, "typ.md", source.encode()))
 
     assert str(err) == "front matter field 'title' must be text, not a mapping"
+
+
+def test_markdown_front_matter_nested_too_deeply(tmp_path: Path) -> None:
+    source = "---\ntitle: " + "[" * 5000 + "\n---\nText.\n"
+    err = extraction_error(write(tmp_path, "tief.md", source.encode()))
+
+    assert str(err).startswith("invalid YAML front matter")
 
 
 def test_markdown_only_front_matter(tmp_path: Path) -> None:
@@ -607,6 +613,32 @@ def test_legacy_doc_renamed_to_docx(tmp_path: Path) -> None:
     path = write(tmp_path, "alt.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
 
     assert ".doc" in str(extraction_error(path))
+
+
+# --------------------------------------------------------------------------- damaged input
+
+
+@pytest.mark.parametrize("name", ["bericht.pdf", "bericht.docx", "bericht.md"])
+def test_randomly_damaged_files_raise_only_extraction_error(name: str) -> None:
+    originals = {
+        ".pdf": (FIXTURES / "bericht-zwei-seiten.pdf").read_bytes(),
+        ".docx": make_docx(),
+        ".md": FRONT_MATTER_MD.encode(),
+    }
+    original = originals[Path(name).suffix]
+    rng = random.Random(name)
+    for _ in range(40):
+        damaged = bytearray(original)
+        for _ in range(rng.randint(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            damaged = damaged[: rng.randrange(1, len(damaged))]
+        try:
+            result = extract_bytes(bytes(damaged), name)
+        except ExtractionError as err:
+            assert str(err) and "\n" not in str(err)
+        else:
+            assert result.text.strip()
 
 
 # --------------------------------------------------------------------------- dispatch and limits

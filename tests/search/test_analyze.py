@@ -1,0 +1,272 @@
+"""Tests of the German-aware lexical analyzer and the FTS5 query builder."""
+
+import re
+import sqlite3
+
+import pytest
+
+from search.analyze import Analyzer, fts_query
+
+TERM = re.compile(r"[a-z0-9]+")
+
+
+@pytest.fixture(scope="module")
+def an() -> Analyzer:
+    return Analyzer()
+
+
+def marked(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    return [text[a:b] for a, b in spans]
+
+
+# -- decompounding -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("compound", "part"),
+    [
+        ("Wasserstoffstrategie", "Wasserstoff"),
+        ("Wasserstoffstrategie", "Strategie"),
+        ("Fachkräftemangel", "Fachkräfte"),
+        ("Fachkräftemangel", "Mangel"),
+        ("Industrieinitiativen", "Industrie"),
+        ("Industrieinitiativen", "Initiativen"),
+        ("Beratungsstelle", "Beratung"),
+        ("Beratungsstelle", "Stelle"),
+    ],
+)
+def test_compound_contains_query_terms_of_its_parts(an, compound, part):
+    terms = an.index_terms(compound)
+    assert set(an.query_terms(part)) <= set(terms)
+
+
+def test_compound_keeps_its_whole_stem_first(an):
+    terms = an.index_terms("Wasserstoffstrategie")
+    assert terms[0] == an.query_terms("Wasserstoffstrategie")[0]
+    # the parts are extra terms, not a replacement
+    assert len(terms) > 1
+    assert terms[0] not in an.index_terms("Wasserstoff")
+
+
+def test_part_query_finds_compound_and_exact_compound_scores_higher(an):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
+    docs = {
+        1: "Die Wasserstoffstrategie des Landes wurde vorgestellt.",
+        2: "Eine Strategie für Wasserstoff und Windenergie.",
+        3: "Der Fachkräftemangel trifft die Industrie.",
+    }
+    for rowid, text in docs.items():
+        terms, parts = an.chunk_fields(text)
+        db.execute(
+            "INSERT INTO t(rowid, terms, parts, title) VALUES (?,?,?,'')", (rowid, terms, parts)
+        )
+
+    def search(query):
+        sql = "SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t, 1.0, 0.75, 0.5)"
+        return [r[0] for r in db.execute(sql, (fts_query(an.query_terms(query)),))]
+
+    assert search("Wasserstoff")[:2] in ([1, 2], [2, 1])
+    assert search("Wasserstoffstrategie")[0] == 1
+    assert search("Fachkräfte") == [3]
+
+
+@pytest.mark.parametrize("word", ["Verantwortung", "Unternehmen", "Veranstaltung", "Verbrauch"])
+def test_non_compounds_are_not_split(an, word):
+    assert len(an.index_terms(word)) == 1
+
+
+def test_no_short_meaningless_parts(an):
+    for word in ["Wasserstoffstrategie", "Fachkräftemangel", "Industrieinitiativen"]:
+        for t in an.terms(word):
+            assert t.end - t.start >= 4
+
+
+def test_chunk_fields_separate_whole_words_and_parts(an):
+    whole, parts = an.chunk_fields("Die Wasserstoffstrategie")
+    assert whole.split() == an.query_terms("Wasserstoffstrategie")[:1]
+    assert set(an.query_terms("Wasserstoff Strategie")) <= set(parts.split())
+
+
+def test_hyphenated_compound_gives_pieces_and_joined_form(an):
+    terms = an.index_terms("CO2-Bilanz")
+    assert terms[:2] == ["co2", "bilanz"]
+    assert "co2bilanz" in terms
+    emob = an.index_terms("E-Mobilität")
+    assert an.query_terms("Mobilität")[0] in emob
+    assert an.query_terms("Emobilität")[0] in emob
+
+
+# -- folding -------------------------------------------------------------------------------
+
+
+def test_umlaut_spellings_meet(an):
+    forms = ["Fachkräfte", "Fachkraefte", "FACHKRÄFTE", "fachkrafte", "Fachkra\u0308fte"]
+    assert len({tuple(an.query_terms(f)) for f in forms}) == 1
+    assert an.index_terms("Fachkräftemangel") == an.index_terms("Fachkraeftemangel")
+
+
+def test_sharp_s_meets_ss(an):
+    assert an.query_terms("Straße") == an.query_terms("Strasse") == an.query_terms("STRASSE")
+
+
+def test_terms_are_plain_ascii(an):
+    text = "CO₂-Bilanz 6½ Ωmega café «Zürich» naïve Łódź 東京 😀 x² Kuechly's _x_ a\u0308"
+    terms = an.index_terms(text)
+    assert terms
+    assert all(TERM.fullmatch(t) for t in terms)
+    assert {"co2", "zurich", "lodz"} <= set(terms)
+
+
+# -- stop words and stemming -----------------------------------------------------------------
+
+
+def test_german_and_english_stop_words_are_dropped(an):
+    terms = an.index_terms("Die Zahl der Fachkräfte und the number of the workers is what")
+    assert not {"die", "der", "und", "the", "of", "is", "what"} & set(terms)
+    assert an.query_terms("Fachkräfte")[0] in terms
+    assert an.query_terms("und die der the of") == []
+
+
+def test_stemming(an):
+    assert an.query_terms("Ausbildungsbetriebe")[0] == an.query_terms("Ausbildungsbetrieb")[0]
+    assert an.query_terms("Betriebe") == an.query_terms("Betrieb")
+
+
+def test_query_terms_unique_in_order_and_index_terms_keep_repeats(an):
+    q = an.query_terms("Wasserstoff Emsland Wasserstoff")
+    assert len(q) == len(set(q))
+    assert q[0] == an.query_terms("Wasserstoff")[0]
+    i = an.index_terms("Emsland Emsland Emsland")
+    assert i == ["emsland"] * 3
+
+
+def test_unknown_language_is_rejected():
+    with pytest.raises(ValueError):
+        Analyzer("xx")
+    assert Analyzer("en").query_terms("the running workers") == ["run", "worker"]
+
+
+# -- match spans -----------------------------------------------------------------------------
+
+
+def test_spans_mark_part_of_compound(an):
+    text = "Die Wasserstoffstrategie des Landes"
+    assert marked(text, an.match_spans(text, "Wasserstoff")) == ["Wasserstoff"]
+    text = "Der Fachkräftemangel wächst."
+    assert marked(text, an.match_spans(text, "Fachkräfte")) == ["Fachkräfte"]
+    text = "Neue Beratungsstelle eröffnet"
+    assert marked(text, an.match_spans(text, "Beratung")) == ["Beratung"]
+
+
+def test_spans_mark_whole_plain_words(an):
+    text = "Grüner Wasserstoff aus dem Emsland: Forum lotet Chancen aus"
+    spans = an.match_spans(text, "wasserstoff EMSLAND chance")
+    assert marked(text, spans) == ["Wasserstoff", "Emsland", "Chancen"]
+
+
+def test_spans_index_original_text_with_umlauts_and_folding(an):
+    text = "Größere Straße für Fachkraefte, Grüße an die Bürger"
+    spans = an.match_spans(text, "Strasse Fachkräfte buerger")
+    assert marked(text, spans) == ["Straße", "Fachkraefte", "Bürger"]
+    decomposed = "Die Fachkra\u0308fte"
+    assert marked(decomposed, an.match_spans(decomposed, "Fachkräfte")) == ["Fachkra\u0308fte"]
+
+
+def test_spans_sorted_and_not_overlapping(an):
+    text = "Wasserstoffstrategie und Strategie"
+    spans = an.match_spans(text, "Strategie Wasserstoff Wasserstoffstrategie")
+    assert spans == sorted(spans)
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert marked(text, spans) == ["Wasserstoffstrategie", "Strategie"]
+
+
+def test_spans_on_hyphenated_words(an):
+    text = "Die E-Mobilität wächst"
+    assert marked(text, an.match_spans(text, "Mobilität")) == ["Mobilität"]
+    assert marked(text, an.match_spans(text, "Emobilität")) == ["E-Mobilität"]
+
+
+def test_spans_without_matches(an):
+    assert an.match_spans("Die Wasserstoffstrategie", "Kohle") == []
+    assert an.match_spans("Die Wasserstoffstrategie", "") == []
+    assert an.match_spans("Die Wasserstoffstrategie", "die der und") == []
+    assert an.match_spans("", "Wasserstoff") == []
+
+
+# -- fts_query ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fts():
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
+    rows = {
+        1: "alpha near beta",
+        2: "alphabet soup",
+        3: "not delta",
+        4: "and or",
+        5: "terms foo",
+        6: "gamma",
+    }
+    for rowid, text in rows.items():
+        db.execute("INSERT INTO t(rowid, terms, parts, title) VALUES (?, ?, '', '')", (rowid, text))
+    yield db
+    db.close()
+
+
+def match(db, expr):
+    return sorted(r[0] for r in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)))
+
+
+def test_fts_query_or_of_quoted_terms(fts):
+    expr = fts_query(["alpha", "gamma", "alpha"])
+    assert expr == '"alpha" OR "gamma"'
+    assert match(fts, expr) == [1, 6]
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        (["NOT"], [3]),  # a keyword stays a word
+        (["AND", "OR"], [4]),
+        (["NEAR"], [1]),
+        (["NEAR(alpha beta)"], []),  # the phrase "near alpha beta", not a NEAR group
+        (["alpha*"], [1]),  # no prefix query: alphabet does not match
+        (["terms:gamma"], []),  # no column filter: the phrase "terms gamma" matches nothing
+        (["terms:foo"], [5]),
+        (['gamma" OR "alpha'], []),  # quotes cannot close the string
+        (["(gamma", "delta)"], [3, 6]),
+        (["^gamma", "-delta", "+beta"], [1, 3, 6]),
+    ],
+)
+def test_fts_query_hostile_terms_are_literal(fts, terms, expected):
+    assert match(fts, fts_query(terms)) == expected
+
+
+def test_fts_query_empty(fts):
+    assert fts_query([]) == ""
+    assert fts_query(["", '"', "***", "()"]) == ""
+
+
+def test_hostile_user_query_through_analyzer(an):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
+    terms, parts = an.chunk_fields("Die Wasserstoffstrategie des Landes")
+    db.execute("INSERT INTO t(rowid, terms, parts, title) VALUES (1, ?, ?, '')", (terms, parts))
+    for query in [
+        'Wasserstoff" OR NEAR(* AND',
+        "Wasserstoff NOT Kohle",
+        "wasserstoff* ^strategie",
+        'title:wasserstoff "',
+    ]:
+        expr = fts_query(an.query_terms(query))
+        rows = db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)).fetchall()
+        assert rows == [(1,)]
+    assert fts_query(an.query_terms('" * ( ) : ^')) == ""
+
+
+def test_fts_query_strips_nul_and_quotes(fts):
+    assert match(fts, fts_query(['gamma\x00" OR "alpha'])) == []
+    assert match(fts, fts_query(["gamma\x00"])) == [6]
+    assert fts_query(["\x00"]) == ""

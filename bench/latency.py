@@ -65,8 +65,9 @@ def main() -> int:
         rows.append(("ingest corpus/, fresh index (s)", statistics.median(fresh), "median of 3"))
         _timed(ingest, env)
         rerun = [_timed(ingest, env) for _ in range(3)]
-        rows.append(("ingest corpus/, nothing changed (s)", statistics.median(rerun),
-                     "median of 3"))
+        rows.append(
+            ("ingest corpus/, nothing changed (s)", statistics.median(rerun), "median of 3")
+        )
 
         settings = Settings(index=Path(env["KB_INDEX"]))
         kb = KnowledgeBase.open(settings, create=False)
@@ -80,12 +81,22 @@ def main() -> int:
         kb.close()
         for ranking, value in medians.items():
             ratio = value / medians["dense"]
-            rows.append((f"query in-process, {ranking} (ms)", value,
-                         f"{ratio:.2f}x dense; {len(queries)} queries x {args.rounds}"))
+            rows.append(
+                (
+                    f"query in-process, {ranking} (ms)",
+                    value,
+                    f"{ratio:.2f}x dense; {len(queries)} queries x {args.rounds}",
+                )
+            )
 
         port = _free_port()
-        server = subprocess.Popen([*KB, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [*KB, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             import httpx
 
@@ -104,15 +115,25 @@ def main() -> int:
                         started = time.perf_counter()
                         client.get("/api/v1/search", params={"q": q, "k": 10}).raise_for_status()
                         times.append((time.perf_counter() - started) * 1000)
-            rows.append(("query over HTTP, hybrid (ms)", statistics.median(times),
-                         f"{statistics.median(times) / medians['hybrid']:.2f}x in-process"))
+            rows.append(
+                (
+                    "query over HTTP, hybrid (ms)",
+                    statistics.median(times),
+                    f"{statistics.median(times) / medians['hybrid']:.2f}x in-process",
+                )
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
 
         cli = [_timed([*KB, "search", q, "--json"], env) * 1000 for q in queries[:6]]
-        rows.append(("`kb search --json` whole command (ms)", statistics.median(cli),
-                     "process start + model load + query; 6 queries"))
+        rows.append(
+            (
+                "`kb search --json` whole command (ms)",
+                statistics.median(cli),
+                "process start + model load + query; 6 queries",
+            )
+        )
 
     lines = ["| measurement | median | note |", "|---|---|---|"]
     lines += [f"| {name} | {value:.2f} | {note} |" for name, value, note in rows]

@@ -106,14 +106,16 @@ def _choose_id(kb: KnowledgeBase, source: str, meta: dict) -> str:
     return f"{base}-{hashlib.sha1(source.encode()).hexdigest()[:6]}"
 
 
-def build_document(data: bytes, filename: str, source: str, settings_chunk: tuple[int, int],
-                   max_bytes: int) -> tuple[NewDocument, str]:
+def build_document(
+    data: bytes, filename: str, source: str, settings_chunk: tuple[int, int], max_bytes: int
+) -> tuple[NewDocument, str]:
     """Extract, complete metadata and chunk one file; raises ExtractionError."""
     extracted = extract_bytes(data, filename, max_bytes=max_bytes)
     meta = infer_metadata(extracted, filename)
     max_chars, min_chars = settings_chunk
-    chunks = chunk_document(extracted.text, extracted.pages, max_chars=max_chars,
-                            min_chars=min_chars)
+    chunks = chunk_document(
+        extracted.text, extracted.pages, max_chars=max_chars, min_chars=min_chars
+    )
     if not chunks:
         raise ExtractionError("no text found")
     topics = meta.get("topics") or []
@@ -148,7 +150,8 @@ def ingest_file(kb: KnowledgeBase, path: Path, source: str, *, force: bool = Fal
         size = path.stat().st_size
         if size > kb.settings.max_file_bytes:
             return FileResult(
-                shown, "failed",
+                shown,
+                "failed",
                 reason=f"file too large ({size / 2**20:.1f} MB, limit "
                 f"{kb.settings.max_file_bytes / 2**20:.0f} MB)",
             )
@@ -158,8 +161,15 @@ def ingest_file(kb: KnowledgeBase, path: Path, source: str, *, force: bool = Fal
     return ingest_bytes(kb, data, path.name, source, shown=shown, force=force)
 
 
-def ingest_bytes(kb: KnowledgeBase, data: bytes, filename: str, source: str, *,
-                 shown: str | None = None, force: bool = False) -> FileResult:
+def ingest_bytes(
+    kb: KnowledgeBase,
+    data: bytes,
+    filename: str,
+    source: str,
+    *,
+    shown: str | None = None,
+    force: bool = False,
+) -> FileResult:
     """Ingest the bytes of one file under a source key (also used for uploads)."""
     shown = shown or filename
     sha = hashlib.sha256(data).hexdigest()
@@ -168,7 +178,9 @@ def ingest_bytes(kb: KnowledgeBase, data: bytes, filename: str, source: str, *,
         return FileResult(shown, "unchanged", doc_id=state[0])
     try:
         doc, fmt = build_document(
-            data, filename, source,
+            data,
+            filename,
+            source,
             (kb.settings.chunk_max_chars, kb.settings.chunk_min_chars),
             kb.settings.max_file_bytes,
         )
@@ -176,8 +188,7 @@ def ingest_bytes(kb: KnowledgeBase, data: bytes, filename: str, source: str, *,
         return FileResult(shown, "failed", reason=str(exc))
     doc_id = state[0] if state is not None else _choose_id(kb, source, {"id": doc.doc_id})
     kb.add_document(doc_id, doc, fmt=fmt)
-    return FileResult(shown, "updated" if state else "added", doc_id=doc_id,
-                      chunks=len(doc.chunks))
+    return FileResult(shown, "updated" if state else "added", doc_id=doc_id, chunks=len(doc.chunks))
 
 
 def ingest_paths(

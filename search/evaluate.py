@@ -119,12 +119,14 @@ def index_corpus(kb: KnowledgeBase, corpus: list[dict]) -> None:
     for row in corpus:
         text = row.get("text") or ""
         title = row.get("title") or str(row["_id"])
-        chunks = chunk_document(text, None, max_chars=settings.chunk_max_chars,
-                                min_chars=settings.chunk_min_chars)
+        chunks = chunk_document(
+            text, None, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars
+        )
         if not chunks:
             continue
-        doc = NewDocument(source=f"beir:{row['_id']}", sha256="", text=text, chunks=chunks,
-                          title=title)
+        doc = NewDocument(
+            source=f"beir:{row['_id']}", sha256="", text=text, chunks=chunks, title=title
+        )
         kb.add_document(str(row["_id"]), doc)
 
 
@@ -156,8 +158,9 @@ def evaluate(
                 return run(kb)
             finally:
                 kb.close()
-    kb = KnowledgeBase.open(settings.model_copy(update={"index": Path(index or settings.index)}),
-                            create=False)
+    kb = KnowledgeBase.open(
+        settings.model_copy(update={"index": Path(index or settings.index)}), create=False
+    )
     try:
         return run(kb)
     finally:

@@ -37,11 +37,9 @@ def make_snippet(text: str, spans: list[tuple[int, int]], max_chars: int = 280) 
         # show some context before the first match, preferably from a sentence start
         start = max(0, best_start - max_chars // 4)
         window = text[start:best_start]
-        m = None
-        for m in _SENTENCE_END.finditer(window):
-            pass
-        if m is not None:
-            start = start + m.end()
+        ends = list(_SENTENCE_END.finditer(window))
+        if ends:
+            start = start + ends[-1].end()
         elif start > 0:
             space = text.find(" ", start)
             start = space + 1 if 0 <= space < best_start else start

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -17,7 +17,7 @@ from api.cli import main
 from search.settings import Settings
 
 
-def run(*args: str) -> "click.testing.Result":  # noqa: F821
+def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
@@ -28,8 +28,9 @@ def test_help_works_for_every_command(command):
     assert "Usage:" in result.output
 
 
-def test_ingest_then_search_json_matches_the_http_api(tmp_path: Path, reports: Path,
-                                                      settings: Settings):
+def test_ingest_then_search_json_matches_the_http_api(
+    tmp_path: Path, reports: Path, settings: Settings
+):
     index = str(settings.index)
     result = run("ingest", str(reports), "--index", index)
     assert result.exit_code == 0, result.output
@@ -57,8 +58,9 @@ def test_plain_search_output_and_stats(reports: Path, settings: Settings):
     assert stats["embedder"] == "fake"
 
 
-def test_bad_files_are_reported_and_the_rest_is_ingested(tmp_path: Path, reports: Path,
-                                                         settings: Settings):
+def test_bad_files_are_reported_and_the_rest_is_ingested(
+    tmp_path: Path, reports: Path, settings: Settings
+):
     (reports / "leer.txt").write_bytes(b"")
     (reports / "kaputt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<\n garbage")
     (reports / "binaer.txt").write_bytes(bytes(range(256)) * 8)
@@ -93,9 +95,19 @@ def test_remove_command(reports: Path, settings: Settings):
 def test_kb_runs_as_a_real_command(reports: Path, settings: Settings):
     env = {**os.environ, "KB_EMBEDDER": "fake"}
     cmd = [sys.executable, "-m", "api.cli"]
-    done = subprocess.run([*cmd, "ingest", str(reports), "--index", str(settings.index)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [*cmd, "ingest", str(reports), "--index", str(settings.index)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    found = subprocess.run([*cmd, "search", "Wasserstoff", "--index", str(settings.index),
-                            "--json"], capture_output=True, text=True, env=env, timeout=120)
+    found = subprocess.run(
+        [*cmd, "search", "Wasserstoff", "--index", str(settings.index), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert json.loads(found.stdout)["results"][0]["id"] == "wasserstoff-forum"

@@ -37,9 +37,15 @@ def test_search_returns_reports_with_the_documented_fields(client: TestClient):
 
 @pytest.mark.parametrize(
     ("params", "fragment"),
-    [({"q": ""}, "empty"), ({}, "empty"), ({"q": "a" * 600}, "too long"),
-     ({"q": "x", "k": 0}, "k must"), ({"q": "x", "k": 1000}, "k must"),
-     ({"q": "x", "k": "zehn"}, "k"), ({"q": "x", "offset": -1}, "offset")],
+    [
+        ({"q": ""}, "empty"),
+        ({}, "empty"),
+        ({"q": "a" * 600}, "too long"),
+        ({"q": "x", "k": 0}, "k must"),
+        ({"q": "x", "k": 1000}, "k must"),
+        ({"q": "x", "k": "zehn"}, "k"),
+        ({"q": "x", "offset": -1}, "offset"),
+    ],
 )
 def test_bad_search_requests_get_a_clear_4xx(client: TestClient, params, fragment):
     response = client.get("/api/v1/search", params=params)

@@ -75,8 +75,10 @@ def test_pdf_keeps_page_numbers_and_metadata(kb: KnowledgeBase):
     doc = kb.get_document(report.results[0].doc_id)
     assert doc["pages"] == 2
     assert doc["format"] == "pdf"
-    pages = {row[0] for row in kb.store.conn.execute(
-        "SELECT page FROM chunks WHERE doc_id = ?", (doc["id"],))}
+    pages = {
+        row[0]
+        for row in kb.store.conn.execute("SELECT page FROM chunks WHERE doc_id = ?", (doc["id"],))
+    }
     assert pages == {1, 2}
 
 

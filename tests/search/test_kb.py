@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -17,13 +18,16 @@ from search.settings import Settings
 
 def _doc(source: str, *texts: str, title: str = "Bericht") -> NewDocument:
     chunks = [Chunk(text=t, position=i) for i, t in enumerate(texts)]
-    return NewDocument(source=source, sha256="x", text="\n\n".join(texts), chunks=chunks,
-                       title=title)
+    return NewDocument(
+        source=source, sha256="x", text="\n\n".join(texts), chunks=chunks, title=title
+    )
 
 
 def test_search_returns_one_hit_per_report_with_best_passage(kb: KnowledgeBase):
-    kb.add_document("a", _doc("a.md", "Wasserstoff aus Elektrolyse.", "Mehr über Wasserstoff.",
-                              "Etwas anderes."))
+    kb.add_document(
+        "a",
+        _doc("a.md", "Wasserstoff aus Elektrolyse.", "Mehr über Wasserstoff.", "Etwas anderes."),
+    )
     kb.add_document("b", _doc("b.md", "Fachkräfte und Ausbildung im Betrieb."))
     response = kb.search("Wasserstoff", k=10)
     ids = [hit.id for hit in response.results]
@@ -55,7 +59,7 @@ def test_remove_unknown_document_is_a_clear_error(kb: KnowledgeBase):
 def test_failed_write_leaves_no_half_written_document(kb: KnowledgeBase):
     bad = _doc("bad.md", "gut", "auch gut")
     bad.chunks[1].text = None  # violates NOT NULL on the second chunk
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         kb.add_document("bad", bad, vectors=np.ones((2, kb.embedder.dim), dtype=np.float32))
     stats = kb.stats()
     assert (stats["documents"], stats["chunks"], stats["vectors"]) == (0, 0, 0)
@@ -116,8 +120,13 @@ def test_opening_a_missing_index_without_create_fails_clearly(tmp_path):
 
 @pytest.mark.parametrize(
     ("query", "k", "message"),
-    [("", 10, "empty"), ("   ", 10, "empty"), ("x" * 501, 10, "too long"),
-     ("Wasserstoff", 0, "k must"), ("Wasserstoff", 101, "k must")],
+    [
+        ("", 10, "empty"),
+        ("   ", 10, "empty"),
+        ("x" * 501, 10, "too long"),
+        ("Wasserstoff", 0, "k must"),
+        ("Wasserstoff", 101, "k must"),
+    ],
 )
 def test_bad_queries_are_rejected_with_a_reason(filled_kb, query, k, message):
     with pytest.raises(InvalidQuery, match=message):

@@ -35,8 +35,12 @@ def corpus_kb(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("query", "qid"),
-    [("hydrogen", "en01"), ("Wasserstoff", "de01"), ("Fachkräfte", "de02"),
-     ("skilled workers", "en02")],
+    [
+        ("hydrogen", "en01"),
+        ("Wasserstoff", "de01"),
+        ("Fachkräfte", "de02"),
+        ("skilled workers", "en02"),
+    ],
 )
 def test_topic_queries_put_a_main_topic_report_first(corpus_kb: KnowledgeBase, query, qid):
     grades = _qrels()[qid]

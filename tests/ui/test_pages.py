@@ -20,8 +20,14 @@ def client(settings: Settings, reports):
     evil = "<script>alert(1)</script> Wasserstoff & <b>fett</b>"
     kb.add_document(
         "evil",
-        NewDocument(source="evil.md", sha256="e", text=evil, title="<img src=x onerror=alert(1)>",
-                    event="<i>Forum</i>", chunks=[Chunk(evil, 0)]),
+        NewDocument(
+            source="evil.md",
+            sha256="e",
+            text=evil,
+            title="<img src=x onerror=alert(1)>",
+            event="<i>Forum</i>",
+            chunks=[Chunk(evil, 0)],
+        ),
     )
     kb.close()
     with TestClient(create_app(settings)) as test_client:

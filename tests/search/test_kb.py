@@ -56,15 +56,24 @@ def test_remove_unknown_document_is_a_clear_error(kb: KnowledgeBase):
         kb.remove_document("nope")
 
 
-def test_failed_write_leaves_no_half_written_document(kb: KnowledgeBase):
-    bad = _doc("bad.md", "gut", "auch gut")
-    bad.chunks[1].text = None  # violates NOT NULL on the second chunk
-    with pytest.raises(sqlite3.IntegrityError):
-        kb.add_document("bad", bad, vectors=np.ones((2, kb.embedder.dim), dtype=np.float32))
+def test_failed_write_leaves_no_half_written_document(kb: KnowledgeBase, monkeypatch):
+    kb.add_document("keep", _doc("keep.md", "bleibt"))
+
+    def disk_full() -> int:  # fails after chunks and terms were inserted
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(kb.store, "_bump_generation", disk_full)
+    with pytest.raises(sqlite3.OperationalError):
+        kb.add_document("bad", _doc("bad.md", "gut", "auch gut"))
+    with pytest.raises(sqlite3.OperationalError):
+        kb.add_document("keep", _doc("keep.md", "ersetzt"))
+    monkeypatch.undo()
     stats = kb.stats()
-    assert (stats["documents"], stats["chunks"], stats["vectors"]) == (0, 0, 0)
+    assert (stats["documents"], stats["chunks"], stats["vectors"]) == (1, 1, 1)
     with pytest.raises(DocumentNotFound):
         kb.get_document("bad")
+    assert kb.get_document("keep")["text"] == "bleibt"
+    assert [h.id for h in kb.search("bleibt", ranking="lexical").results] == ["keep"]
 
 
 def test_wrong_vector_shape_is_rejected_before_writing(kb: KnowledgeBase):

@@ -21,7 +21,10 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["search"], ["serve"], ["stats"], ["remove"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["ingest"], ["search"], ["serve"], ["stats"], ["remove"], ["eval"], ["reindex"]],
+)
 def test_help_works_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0

@@ -1,0 +1,26 @@
+"""Settings come from KB_* variables, are validated, and are cached for the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from search.settings import Settings, get_settings
+
+
+def test_environment_overrides_defaults(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "x"))
+    monkeypatch.setenv("KB_MAX_K", "20")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.index == tmp_path / "x"
+    assert settings.max_k == 20
+    assert get_settings() is settings  # cached
+
+
+def test_invalid_values_are_rejected(monkeypatch):
+    monkeypatch.setenv("KB_MAX_K", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class KBGroup(click.Group):
 @click.version_option(package_name="regio-kb")
 def main() -> None:
     """Knowledge base with semantic search over event reports (German and English)."""
+    # pypdf warns about every damaged file it reads; ingest already reports one line each
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @main.command()

@@ -30,21 +30,13 @@ from docx.table import Table
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
+from search.models import METADATA_FIELDS
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx")
 DEFAULT_MAX_BYTES = 50 * 2**20
 
 #: Metadata keys extraction may fill (``search.models.METADATA_FIELDS`` plus ``id``).
-METADATA_KEYS = (
-    "title",
-    "date",
-    "event",
-    "location",
-    "organiser",
-    "topics",
-    "language",
-    "source_url",
-    "id",
-)
+METADATA_KEYS = (*METADATA_FIELDS, "id")
 
 _FORMAT_BY_SUFFIX = {
     ".txt": "txt",

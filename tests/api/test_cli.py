@@ -73,6 +73,7 @@ def test_bad_files_are_reported_and_the_rest_is_ingested(
     assert len(lines) == 3
     assert any("leer.txt" in line and "empty" in line for line in lines)
     assert "Traceback" not in result.output
+    assert "EOF marker" not in result.output  # no library warnings, one line per file
     assert "4 added" in result.output and "3 failed" in result.output
     stats = json.loads(run("stats", "--index", str(settings.index), "--json").output)
     assert stats["documents"] == 4

@@ -21,16 +21,18 @@ from .analyze import Analyzer, fts_query
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
 from .models import NewDocument
-from .ranking import RANKINGS, rank_documents
+from .ranking import RANKINGS, Evidence, FusionWeights, rank_documents, term_coverage
 from .settings import Settings
 from .snippet import make_snippet
-from .store import Store
+from .store import FieldVector, Store
 from .vectors import VectorIndex, make_vector_index
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "kb.sqlite"
 VECTORS_FILE = "vectors.faiss"
+#: FAISS copy of the field vectors (sentences, document centroids, metadata)
+FIELDS_FILE = "fields.faiss"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "write.lock"
 
@@ -126,6 +128,7 @@ class KnowledgeBase:
         self.manifest = manifest
         self.store = Store(folder / DB_FILE)
         self._vectors: VectorIndex = make_vector_index(manifest["vector_index"], embedder.dim)
+        self._fields: VectorIndex = make_vector_index(manifest["vector_index"], embedder.dim)
         self._vec_generation = -1
         self._sync()
 
@@ -172,17 +175,26 @@ class KnowledgeBase:
         gen = self.store.generation()
         if gen == self._vec_generation:
             return
-        path = self.folder / VECTORS_FILE
+        self._vectors = self._load_or_rebuild(VECTORS_FILE, self.store.iter_vectors, gen)
+        self._fields = self._load_or_rebuild(FIELDS_FILE, self.store.iter_field_vectors, gen)
+        self._vec_generation = gen
+
+    def _load_or_rebuild(self, name: str, rows, gen: int) -> VectorIndex:
+        """The FAISS copy in file ``name`` if it has generation ``gen``, else rebuilt."""
+        path = self.folder / name
         loaded = VectorIndex.load(path, self.embedder.dim)
         if loaded is not None and loaded[1] == gen:
-            self._vectors = loaded[0]
-        else:
-            log.info("rebuilding the vector index of %s from the store", self.folder)
-            vectors = make_vector_index(self.manifest["vector_index"], self.embedder.dim)
-            for ids, vecs in self.store.iter_vectors(self.embedder.dim):
-                vectors.add(ids, vecs)
-            self._vectors = vectors
-            self._vectors.save(path, gen)
+            return loaded[0]
+        log.info("rebuilding %s of %s from the store", name, self.folder)
+        vectors = make_vector_index(self.manifest["vector_index"], self.embedder.dim)
+        for ids, vecs in rows(self.embedder.dim):
+            vectors.add(ids, vecs)
+        vectors.save(path, gen)
+        return vectors
+
+    def _save_vectors(self, gen: int) -> None:
+        self._vectors.save(self.folder / VECTORS_FILE, gen)
+        self._fields.save(self.folder / FIELDS_FILE, gen)
         self._vec_generation = gen
 
     @contextlib.contextmanager
@@ -208,7 +220,10 @@ class KnowledgeBase:
             return self.store.id_taken(doc_id)
 
     def add_document(
-        self, doc_id: str, doc: NewDocument, vectors: np.ndarray | None = None,
+        self,
+        doc_id: str,
+        doc: NewDocument,
+        vectors: np.ndarray | None = None,
         fmt: str | None = None,
     ) -> None:
         """Write a document (replacing one with the same id) with all its chunks.
@@ -224,20 +239,58 @@ class KnowledgeBase:
                 f"expected vectors of shape ({len(doc.chunks)}, {self.embedder.dim}), "
                 f"got {vectors.shape}"
             )
+        fields = self.embed_fields(doc, vectors)
         chunk_terms = [self.analyzer.chunk_fields(c.text) for c in doc.chunks]
         title_terms = " ".join(self.analyzer.index_terms(doc.title))
         with self._writing():
-            gen, removed, new_ids = self.store.upsert_document(
-                doc_id, doc, vectors, chunk_terms, title_terms, fmt
+            res = self.store.upsert_document(
+                doc_id, doc, vectors, chunk_terms, title_terms, fmt, fields
             )
-            self._vectors.remove(np.asarray(removed, dtype=np.int64))
-            self._vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
-            self._vectors.save(self.folder / VECTORS_FILE, gen)
-            self._vec_generation = gen
+            self._vectors.remove(np.asarray(res.removed_chunks, dtype=np.int64))
+            self._vectors.add(np.asarray(res.new_chunks, dtype=np.int64), vectors)
+            self._fields.remove(np.asarray(res.removed_fields, dtype=np.int64))
+            if fields:
+                self._fields.add(
+                    np.asarray(res.new_fields, dtype=np.int64), np.stack([f.vector for f in fields])
+                )
+            self._save_vectors(res.generation)
 
     def embed_chunks(self, doc: NewDocument) -> np.ndarray:
         """Passage vectors of a document's chunks."""
         return self.embedder.embed_passages([c.text for c in doc.chunks])
+
+    def embed_fields(self, doc: NewDocument, passage_vectors: np.ndarray) -> list[FieldVector]:
+        """The document's vectors besides its passages.
+
+        One per sentence of each chunk (if ``sentence_vectors``; a one-sentence chunk
+        reuses its passage vector), the normalised mean of the passage vectors and one
+        of the metadata text (title, topics, event).
+        """
+        fields: list[FieldVector] = []
+        if self.settings.sentence_vectors:
+            texts: list[str] = []
+            owners: list[int] = []
+            for i, chunk in enumerate(doc.chunks):
+                sentences = split_sentences(chunk.text)
+                if len(sentences) <= 1:
+                    fields.append(FieldVector("sentence", i, passage_vectors[i]))
+                    continue
+                texts.extend(sentences)
+                owners.extend([i] * len(sentences))
+            if texts:
+                vecs = self.embedder.embed_passages(texts)
+                fields.extend(
+                    FieldVector("sentence", i, v) for i, v in zip(owners, vecs, strict=True)
+                )
+        if len(passage_vectors):
+            mean = passage_vectors.mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm > 0:
+                fields.append(FieldVector("document", None, (mean / norm).astype(np.float32)))
+        meta = metadata_text(doc)
+        if meta:
+            fields.append(FieldVector("metadata", None, self.embedder.embed_passages([meta])[0]))
+        return fields
 
     def remove_document(self, doc_id: str) -> None:
         """Delete a document and everything derived from it."""
@@ -245,10 +298,9 @@ class KnowledgeBase:
             result = self.store.delete_document(doc_id)
             if result is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
-            gen, removed = result
-            self._vectors.remove(np.asarray(removed, dtype=np.int64))
-            self._vectors.save(self.folder / VECTORS_FILE, gen)
-            self._vec_generation = gen
+            self._vectors.remove(np.asarray(result.removed_chunks, dtype=np.int64))
+            self._fields.remove(np.asarray(result.removed_fields, dtype=np.int64))
+            self._save_vectors(result.generation)
 
     # -- reads --------------------------------------------------------------------
     def get_document(self, doc_id: str) -> dict:
@@ -296,6 +348,59 @@ class KnowledgeBase:
             raise InvalidQuery("offset must not be negative")
         return query
 
+    def fusion_weights(self) -> FusionWeights:
+        """The hybrid ranking's parameters from the settings."""
+        s = self.settings
+        return FusionWeights(
+            lexical=s.lexical_weight,
+            sentence=s.sentence_weight,
+            document=s.document_weight,
+            metadata=s.metadata_weight,
+        )
+
+    def _evidence(
+        self,
+        qvec: np.ndarray | None,
+        terms: list[str],
+        n: int,
+        ranking: str,
+        weights: FusionWeights,
+    ) -> Evidence:
+        """Run the retrievers a ranking needs (caller holds the lock, state synced)."""
+        passages: list[tuple[int, float]] = []
+        field_hits: list[tuple[int, float]] = []
+        if qvec is not None:
+            ids, scores = self._vectors.search(qvec, n)
+            passages = list(zip(ids.tolist(), scores.tolist(), strict=True))
+            if len(self._fields) and (weights.sentence or weights.document or weights.metadata):
+                # sentences outnumber passages several times; documents are few
+                ids, scores = self._fields.search(qvec, 4 * n)
+                field_hits = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        lex = self.store.lexical_search(fts_query(terms), n) if terms else []
+        owners = self.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
+        fields = self.store.field_owners([f for f, _ in field_hits])
+        ev = Evidence()
+        ev.passages = [(c, owners[c], s) for c, s in passages if c in owners]
+        ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
+        sentences, documents, metadata = [], {}, {}
+        for f, s in field_hits:
+            if f not in fields:
+                continue
+            kind, chunk_id, doc_id = fields[f]
+            if kind == "sentence":
+                sentences.append((chunk_id, doc_id, s))
+            elif kind == "document":
+                documents[doc_id] = max(s, documents.get(doc_id, -1.0))
+            elif kind == "metadata":
+                metadata[doc_id] = max(s, metadata.get(doc_id, -1.0))
+        ev.sentences, ev.documents, ev.metadata = sentences, documents, metadata
+        if ranking == "hybrid" and terms and weights.lexical > 0:
+            candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
+            candidates |= {c for c, _, _ in sentences}
+            postings, n_chunks = self.store.term_chunks(terms)
+            ev.coverage = term_coverage(postings, candidates, n_chunks)
+        return ev
+
     def search(
         self, query: str, k: int | None = None, offset: int = 0, ranking: str | None = None
     ) -> SearchResponse:
@@ -309,21 +414,11 @@ class KnowledgeBase:
         n = max(self.settings.candidates, (k + offset) * 5)
         qvec = self.embedder.embed_queries([query])[0] if ranking != "lexical" else None
         terms = self.analyzer.query_terms(query) if ranking != "dense" else []
+        weights = self.fusion_weights()
         with self._lock:
             self._sync()
-            dense_ids, dense_scores = (
-                self._vectors.search(qvec, n) if qvec is not None else (np.zeros(0), np.zeros(0))
-            )
-            lex = self.store.lexical_search(fts_query(terms), n) if terms else []
-            chunk_ids = [int(i) for i in dense_ids] + [c for c, _ in lex]
-            owners = self.store.chunk_docs(chunk_ids)
-            dense_hits = [
-                (int(c), owners[int(c)], float(s))
-                for c, s in zip(dense_ids, dense_scores, strict=True)
-                if int(c) in owners
-            ]
-            lex_hits = [(c, owners[c], s) for c, s in lex if c in owners]
-            ranked = rank_documents(query, dense_hits, lex_hits, method=ranking)
+            evidence = self._evidence(qvec, terms, n, ranking, weights)
+            ranked = rank_documents(evidence, method=ranking, weights=weights)
             page = ranked[offset : offset + k]
             chunks = self.store.chunks([r.chunk_id for r in page])
             metas = self.store.documents_meta([r.doc_id for r in page])
@@ -353,6 +448,19 @@ class KnowledgeBase:
             )
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query, len(ranked), round(took, 2), results, k, offset)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage, by the chunker's rules (German abbreviations kept whole)."""
+    from ingest.chunk import _sentence_spans  # lazy: ingest imports this module
+
+    return [text[a:b] for a, b in _sentence_spans(text, 0, len(text))]
+
+
+def metadata_text(doc: NewDocument) -> str:
+    """The text of a document's metadata vector: title, topics and event."""
+    parts = [doc.title or "", *doc.topics, doc.event or ""]
+    return " · ".join(p.strip() for p in parts if p and p.strip())
 
 
 def reindex(settings: Settings, embedder_spec: str) -> int:
@@ -385,11 +493,19 @@ def reindex(settings: Settings, embedder_spec: str) -> int:
                     (doc_id,),
                 ).fetchall()
                 new_doc = NewDocument(
-                    source=doc["source"], sha256=doc["sha256"], text=doc["text"],
+                    source=doc["source"],
+                    sha256=doc["sha256"],
+                    text=doc["text"],
                     chunks=[Chunk(r["text"], r["position"], r["page"]) for r in chunk_rows],
-                    title=doc["title"], date=doc["date"], event=doc["event"],
-                    location=doc["location"], organiser=doc["organiser"], topics=doc["topics"],
-                    language=doc["language"], source_url=doc["source_url"], pages=doc["pages"],
+                    title=doc["title"],
+                    date=doc["date"],
+                    event=doc["event"],
+                    location=doc["location"],
+                    organiser=doc["organiser"],
+                    topics=doc["topics"],
+                    language=doc["language"],
+                    source_url=doc["source_url"],
+                    pages=doc["pages"],
                 )
                 new.add_document(doc_id, new_doc, fmt=doc["format"])
                 count += 1

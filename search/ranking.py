@@ -1,14 +1,71 @@
-"""Turn chunk hits of the dense and lexical retrievers into a ranking of documents."""
+"""Turn the hits of the dense and lexical retrievers into a ranking of documents.
+
+The hybrid ranking scores a document by its best passage ``c``::
+
+    score(d) = max_c [ dense(c) + lexical_weight * coverage(c) ]
+
+    dense(c) = ( passage(c) + document_weight * centroid(d) + metadata_weight * meta(d) )
+               / ( 1 + document_weight + metadata_weight )
+    passage(c) = (1 - sentence_weight) * cos(query, passage c)
+                 + sentence_weight * max cos(query, sentence of c)
+
+All dense parts are cosines of the same embedder: the passage, its best sentence, the
+document's centroid (mean of its passage vectors) and its metadata (title, topics,
+event). ``coverage(c)`` is the share of the query's IDF mass that passage ``c`` contains
+(each query term weighs log((N + 1) / (df + 0.5)) over the N passages). It lies in
+[0, 1] for every query, so it needs no per-query normalisation, and it is small by
+construction when the query's words do not occur in the corpus: an English question
+over German reports matches a name or two but not "how many ... did", so the lexical
+part stays small and the dense part decides, while a German query that matches all its
+words gets the full lexical weight. BM25 still picks the lexical candidates.
+
+Every retriever returns only its top hits. A candidate that one dense field did not
+return gets that field's lowest returned score (a tight upper bound of its true score),
+so a document found by one retriever only is not pushed to the bottom by a zero.
+
+``dense`` and ``lexical`` are the single-retriever baselines: ``dense`` uses all vector
+fields and no lexical evidence; ``lexical`` ranks by the best passage's BM25 scaled by
+the query's best BM25.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 #: (chunk id, document id, score); higher scores are better
 Hit = tuple[int, str, float]
 
 RANKINGS = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """The few parameters of the hybrid ranking (see the module docstring)."""
+
+    lexical: float = 0.4
+    sentence: float = 0.5
+    document: float = 1.0
+    metadata: float = 0.5
+
+
+@dataclass
+class Evidence:
+    """What the retrievers found for one query.
+
+    ``passages``, ``sentences`` and ``lexical`` are chunk hits (a sentence hit names
+    the chunk the sentence belongs to); ``documents`` and ``metadata`` map document ids
+    to the cosine of their centroid and metadata vectors; ``coverage`` maps chunk ids to
+    their IDF-weighted share of the query terms.
+    """
+
+    passages: Sequence[Hit] = ()
+    sentences: Sequence[Hit] = ()
+    documents: Mapping[str, float] = field(default_factory=dict)
+    metadata: Mapping[str, float] = field(default_factory=dict)
+    lexical: Sequence[Hit] = ()
+    coverage: Mapping[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -18,8 +75,35 @@ class RankedDoc:
     doc_id: str
     score: float
     chunk_id: int  # best passage, shown as the snippet
-    dense: float | None = None  # best chunk cosine
-    lexical: float | None = None  # best chunk bm25, normalised to [0, 1] per query
+    dense: float | None = None  # dense score of that passage (with document fields)
+    lexical: float | None = None  # coverage (hybrid) or scaled bm25 (lexical)
+
+
+def idf(df: int, n: int) -> float:
+    """Inverse document frequency of a term in ``df`` of ``n`` passages (always > 0)."""
+    return math.log((n + 1) / (df + 0.5))
+
+
+def term_coverage(
+    postings: Mapping[str, Collection[int]], chunks: Iterable[int], n_chunks: int
+) -> dict[int, float]:
+    """IDF-weighted share of the query terms each of ``chunks`` contains, in [0, 1].
+
+    ``postings`` maps every query term to the ids of all chunks that contain it (so its
+    length is the term's document frequency). A term absent from the corpus keeps its
+    full IDF in the denominator: a query whose words the corpus does not know gets a
+    low coverage everywhere.
+    """
+    weights = {t: idf(len(ids), n_chunks) for t, ids in postings.items()}
+    total = sum(weights.values())
+    if total <= 0:
+        return {}
+    out = {}
+    for c in chunks:
+        share = sum(w for t, w in weights.items() if c in postings[t]) / total
+        if share > 0:
+            out[c] = share
+    return out
 
 
 def _best_per_doc(hits: Sequence[Hit]) -> dict[str, tuple[float, int]]:
@@ -30,47 +114,75 @@ def _best_per_doc(hits: Sequence[Hit]) -> dict[str, tuple[float, int]]:
     return best
 
 
-def rank_documents(
-    query: str,
-    dense: Sequence[Hit],
-    lexical: Sequence[Hit],
-    *,
-    method: str = "hybrid",
-    lexical_weight: float = 0.3,
-) -> list[RankedDoc]:
-    """Rank documents: one entry per document, best first.
+def _floor(scores) -> float | None:
+    """The lowest returned score of a field, or None when the field returned nothing."""
+    return min(scores, default=None)
 
-    A document scores by its best chunk (max aggregation), so long reports are not
-    favoured for their length. ``hybrid`` adds the lexical score, scaled to [0, 1] by
-    the query's best bm25, with ``lexical_weight`` to the cosine of the dense retriever.
-    """
-    dense_best = _best_per_doc(dense)
-    top_lex = max((s for _, _, s in lexical), default=0.0)
-    lex_best = {
-        d: (s / top_lex if top_lex > 0 else 0.0, c) for d, (s, c) in _best_per_doc(lexical).items()
-    }
-    out: list[RankedDoc] = []
-    if method == "dense":
-        for doc_id, (score, chunk_id) in dense_best.items():
-            out.append(RankedDoc(doc_id, score, chunk_id, dense=score))
-    elif method == "lexical":
-        for doc_id, (score, chunk_id) in lex_best.items():
-            out.append(RankedDoc(doc_id, score, chunk_id, lexical=score))
-    elif method == "hybrid":
-        for doc_id in dense_best.keys() | lex_best.keys():
-            d = dense_best.get(doc_id)
-            lx = lex_best.get(doc_id)
-            d_score = d[0] if d else 0.0
-            l_score = lx[0] if lx else 0.0
-            score = d_score + lexical_weight * l_score
-            # the snippet comes from the lexical chunk when terms matched, so it can
-            # show marked words; otherwise from the best dense chunk
-            chunk_id = lx[1] if lx else d[1]  # type: ignore[index]
-            out.append(
-                RankedDoc(doc_id, score, chunk_id, dense=d[0] if d else None,
-                          lexical=l_score if lx else None)
-            )
-    else:
+
+def rank_documents(
+    evidence: Evidence, *, method: str = "hybrid", weights: FusionWeights | None = None
+) -> list[RankedDoc]:
+    """Rank documents: one entry per document, best first (ties by document id)."""
+    if method not in RANKINGS:
         raise ValueError(f"unknown ranking {method!r}; use one of {', '.join(RANKINGS)}")
+    w = weights or FusionWeights()
+    if method == "lexical":
+        return _rank_lexical(evidence.lexical)
+
+    # per chunk: owner, passage cosine and best sentence cosine
+    owner: dict[int, str] = {}
+    passage: dict[int, float] = {}
+    sentence: dict[int, float] = {}
+    for c, d, s in evidence.passages:
+        owner[c] = d
+        passage[c] = max(s, passage.get(c, -math.inf))
+    for c, d, s in evidence.sentences:
+        owner[c] = d
+        sentence[c] = max(s, sentence.get(c, -math.inf))
+    use_lexical = method == "hybrid" and w.lexical > 0
+    if use_lexical:
+        for c, d, _ in evidence.lexical:
+            owner[c] = d
+    if not owner:
+        return []
+
+    p_floor = _floor(passage.values())
+    s_floor = _floor(sentence.values()) if w.sentence > 0 else None
+    d_floor = _floor(evidence.documents.values()) if w.document > 0 else None
+    m_floor = _floor(evidence.metadata.values()) if w.metadata > 0 else None
+    # a field without any hit (not indexed, or a weight of 0) drops out of the mix
+    sent_w = w.sentence if s_floor is not None else 0.0
+    if p_floor is None:  # no passage hits at all: the sentences stand in for them
+        sent_w, p_floor = 1.0, 0.0
+    doc_w = w.document if d_floor is not None else 0.0
+    meta_w = w.metadata if m_floor is not None else 0.0
+    norm = 1.0 + doc_w + meta_w
+    s_floor = s_floor if s_floor is not None else 0.0
+
+    doc_part: dict[str, float] = {}
+    best: dict[str, RankedDoc] = {}
+    for c, d in owner.items():
+        if d not in doc_part:
+            doc_part[d] = doc_w * evidence.documents.get(
+                d, d_floor or 0.0
+            ) + meta_w * evidence.metadata.get(d, m_floor or 0.0)
+        p = (1 - sent_w) * passage.get(c, p_floor) + sent_w * sentence.get(c, s_floor)
+        dense = (p + doc_part[d]) / norm
+        cov = evidence.coverage.get(c, 0.0) if use_lexical else 0.0
+        score = dense + w.lexical * cov if use_lexical else dense
+        prev = best.get(d)
+        if prev is None or score > prev.score or (score == prev.score and c < prev.chunk_id):
+            best[d] = RankedDoc(d, score, c, dense=dense, lexical=cov if use_lexical else None)
+    out = list(best.values())
+    out.sort(key=lambda r: (-r.score, r.doc_id))
+    return out
+
+
+def _rank_lexical(lexical: Sequence[Hit]) -> list[RankedDoc]:
+    top = max((s for _, _, s in lexical), default=0.0)
+    out = [
+        RankedDoc(d, s / top if top > 0 else 0.0, c, lexical=s / top if top > 0 else 0.0)
+        for d, (s, c) in _best_per_doc(lexical).items()
+    ]
     out.sort(key=lambda r: (-r.score, r.doc_id))
     return out

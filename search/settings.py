@@ -25,6 +25,40 @@ class Settings(BaseSettings):
         "hybrid", description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )
     candidates: int = Field(100, ge=10, le=10_000, description="Chunks fetched per retriever")
+    # -- hybrid ranking (see search/ranking.py and docs/quality.md for the measurements)
+    sentence_vectors: bool = Field(
+        True,
+        description="Index a vector per sentence besides each passage's (takes effect at "
+        "indexing; re-ingest to change)",
+    )
+    lexical_weight: float = Field(
+        0.4,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the lexical evidence (IDF-weighted share of the query terms "
+        "a passage contains, in [0, 1]) added to the dense score",
+    )
+    sentence_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of the best sentence's cosine in a passage's dense score "
+        "(the rest is the whole passage's cosine)",
+    )
+    document_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the cosine to the document's centroid (mean passage vector), "
+        "relative to the best passage's",
+    )
+    metadata_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the cosine to the document's metadata vector (title, topics, "
+        "event), relative to the best passage's",
+    )
     chunk_max_chars: int = Field(1000, ge=200, le=10_000)
     chunk_min_chars: int = Field(200, ge=0, le=5_000)
     max_query_chars: int = Field(500, ge=10, le=10_000)

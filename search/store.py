@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .analyze import fts_query
 from .models import NewDocument
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -54,8 +55,23 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, position);
+-- Further vectors of a document besides its passages: one per sentence of a chunk
+-- (kind 'sentence', chunk_id set), the mean of its passage vectors ('document') and
+-- its metadata ('metadata'). Their FAISS copy (fields.faiss) is derived like the
+-- passages' one. AUTOINCREMENT for the same reason as chunks.
+CREATE TABLE IF NOT EXISTS field_vectors (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id   TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    chunk_id INTEGER REFERENCES chunks(id) ON DELETE CASCADE,
+    kind     TEXT NOT NULL CHECK (kind IN ('sentence', 'document', 'metadata')),
+    vector   BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS field_vectors_doc ON field_vectors(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
 """
+
+#: kinds of field_vectors
+FIELD_KINDS = ("sentence", "document", "metadata")
 
 #: bm25 column weights of chunk_fts: whole-word stems, compound parts, document title
 FTS_WEIGHTS = (1.0, 0.75, 0.5)
@@ -70,6 +86,29 @@ class ChunkRow:
     position: int
     page: int | None
     text: str
+
+
+@dataclass
+class FieldVector:
+    """A vector of a document besides its passages, as written with it.
+
+    ``chunk`` is the index of the chunk in the document (sentences), else None.
+    """
+
+    kind: str
+    chunk: int | None
+    vector: np.ndarray
+
+
+@dataclass
+class WriteResult:
+    """What a write changed: the generation and the vector ids removed and added."""
+
+    generation: int
+    removed_chunks: list[int]
+    new_chunks: list[int]
+    removed_fields: list[int]
+    new_fields: list[int]
 
 
 def _now() -> str:
@@ -140,20 +179,27 @@ class Store:
         chunk_terms: Sequence[tuple[str, str]],
         title_terms: str,
         fmt: str | None = None,
-    ) -> tuple[int, list[int], list[int]]:
+        fields: Sequence[FieldVector] = (),
+    ) -> WriteResult:
         """Insert or replace a document with its chunks in one transaction.
 
         ``chunk_terms`` holds, per chunk, (whole-word terms, compound-part terms) joined
-        by spaces. Returns (generation, removed chunk ids, new chunk ids).
+        by spaces; ``fields`` the document's further vectors (sentences, centroid,
+        metadata).
         """
         if len(vectors) != len(doc.chunks) or len(chunk_terms) != len(doc.chunks):
             raise ValueError("one vector and one term list per chunk are required")
+        for f in fields:
+            if f.kind not in FIELD_KINDS or (
+                f.chunk is not None and not 0 <= f.chunk < len(doc.chunks)
+            ):
+                raise ValueError(f"bad field vector {f.kind!r} for chunk {f.chunk}")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         now = _now()
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            removed = self._delete_chunks(cur, doc_id)
+            removed, removed_fields = self._delete_chunks(cur, doc_id)
             existing = cur.execute(
                 "SELECT added_at FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
@@ -195,36 +241,54 @@ class Store:
                     "INSERT INTO chunk_fts(rowid, terms, parts, title) VALUES (?,?,?,?)",
                     (chunk_id, terms, parts, title_terms),
                 )
+            new_fields: list[int] = []
+            for f in fields:
+                cur.execute(
+                    "INSERT INTO field_vectors(doc_id, chunk_id, kind, vector) VALUES (?,?,?,?)",
+                    (
+                        doc_id,
+                        None if f.chunk is None else new_ids[f.chunk],
+                        f.kind,
+                        np.ascontiguousarray(f.vector, dtype=np.float32).tobytes(),
+                    ),
+                )
+                new_fields.append(int(cur.lastrowid))
             gen = self._bump_generation()
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        return gen, removed, new_ids
+        return WriteResult(gen, removed, new_ids, removed_fields, new_fields)
 
-    def _delete_chunks(self, cur: sqlite3.Cursor, doc_id: str) -> list[int]:
+    def _delete_chunks(self, cur: sqlite3.Cursor, doc_id: str) -> tuple[list[int], list[int]]:
+        """Delete a document's chunks, terms and field vectors; returns both id lists."""
+        fields = [
+            r[0] for r in cur.execute("SELECT id FROM field_vectors WHERE doc_id = ?", (doc_id,))
+        ]
+        if fields:
+            cur.execute("DELETE FROM field_vectors WHERE doc_id = ?", (doc_id,))
         ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
         if ids:
             cur.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(i,) for i in ids])
             cur.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-        return ids
+        return ids, fields
 
-    def delete_document(self, doc_id: str) -> tuple[int, list[int]] | None:
-        """Remove a document; returns (generation, removed chunk ids) or None if absent."""
+    def delete_document(self, doc_id: str) -> WriteResult | None:
+        """Remove a document; returns what was removed, or None if it is absent."""
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             if not cur.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
                 cur.execute("ROLLBACK")
                 return None
-            removed = self._delete_chunks(cur, doc_id)
+            removed, removed_fields = self._delete_chunks(cur, doc_id)
             cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             gen = self._bump_generation()
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        return gen, removed
+        return WriteResult(gen, removed, [], removed_fields, [])
 
     # -- reads --------------------------------------------------------------------
     def get_document(self, doc_id: str) -> dict | None:
@@ -264,7 +328,10 @@ class Store:
             f"SELECT id, doc_id, position, page, text FROM chunks WHERE id IN ({marks})",
             [int(i) for i in chunk_ids],
         ).fetchall()
-        return {r["id"]: ChunkRow(r["id"], r["doc_id"], r["position"], r["page"], r["text"]) for r in rows}
+        return {
+            r["id"]: ChunkRow(r["id"], r["doc_id"], r["position"], r["page"], r["text"])
+            for r in rows
+        }
 
     def chunk_docs(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """Document id of each chunk id."""
@@ -289,6 +356,56 @@ class Store:
             vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
             yield ids, vecs
             last = int(ids[-1])
+
+    def iter_field_vectors(
+        self, dim: int, batch: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All (field vector ids, vectors) in batches, for rebuilding their FAISS copy."""
+        last = -1
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, vector FROM field_vectors WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+            yield ids, vecs
+            last = int(ids[-1])
+
+    def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
+        """(kind, chunk id or None, document id) of each field vector id."""
+        if not field_ids:
+            return {}
+        marks = ",".join("?" * len(field_ids))
+        rows = self.conn.execute(
+            f"SELECT id, kind, chunk_id, doc_id FROM field_vectors WHERE id IN ({marks})",
+            [int(i) for i in field_ids],
+        ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def term_chunks(self, terms: Sequence[str]) -> tuple[dict[str, set[int]], int]:
+        """The chunks containing each term (in any column), and the number of all chunks.
+
+        One FTS5 lookup per term; the cost grows with the terms' document frequencies,
+        which the coverage needs anyway (as IDF).
+        """
+        out: dict[str, set[int]] = {}
+        for term in dict.fromkeys(terms):
+            match = fts_query([term])
+            out[term] = (
+                {
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ?", (match,)
+                    )
+                }
+                if match
+                else set()
+            )
+        n = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return out, n
 
     def lexical_search(self, match: str, n: int) -> list[tuple[int, float]]:
         """Top-n (chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""

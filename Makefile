@@ -37,6 +37,8 @@ serve: install
 	$(BIN)/kb serve --index $(KB_INDEX) --host $(HOST) --port $(PORT)
 
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 
 lint: install-test

@@ -24,6 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from search.models import Chunk
+from search.sentences import CLOSERS as _CLOSERS
+from search.sentences import Span, sentence_spans
+from search.sentences import skip_space as _skip_space
+from search.sentences import trim_span as _trim
 
 HEADING_MAX_CHARS = 120
 QUESTION_HEADING_MAX_CHARS = 80
@@ -31,21 +35,7 @@ MERGE_FACTOR = 1.5
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t]*\n")
 _BULLET_RE = re.compile(r"^(?:[-–*•▪◦●■]|\d{1,3}[.)])\s")
-_CLOSERS = "\"'“”‘’»«)]"
 _NO_HEADING_END = ".;,:…"
-
-# Lowercase, without the final period. Single letters ("z. B.", "e. V.", initials)
-# and tokens with inner periods ("z.B.", "u.a.") are recognised separately.
-_ABBREVIATIONS = frozenset(
-    """
-    abb abs abt allg anm art aufl bd bsp bspw bzgl bzw ca co dipl dr ebd eg entspr etc evtl
-    exkl fa ff fr frl gem gegr geb ggf ggü gr hg hrsg hr hl inkl insb ing jh jhd jr kap kath
-    kfm lt max mio min mind mrd nachf nr o od orig pkt pl prof rd rel s sen sog sr st std str
-    stv tel tsd ua usw uvm verf vgl vs vol vorm wg zb ziff zt zzgl
-    jan feb mär apr jun jul aug sep sept okt nov dez
-    mo di mi do sa so
-    """.split()
-)
 
 
 @dataclass
@@ -163,12 +153,6 @@ def _join(head: str, body: str) -> str:
     return f"{head}\n\n{body}" if head else body
 
 
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position].isspace():
-        position += 1
-    return position
-
-
 def _pack(units: list[_Unit], max_chars: int) -> list[_Draft]:
     drafts: list[_Draft] = []
     for unit in units:
@@ -203,12 +187,8 @@ def _merge_small(drafts: list[_Draft], max_chars: int, min_chars: int) -> list[_
 
 # --------------------------------------------------------------------------- splitting
 
-Span = tuple[int, int]
-
 _LINE_RE = re.compile(r"[^\n]+")
 _WORD_RE = re.compile(r"\S+")
-_SENTENCE_END_RE = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
-_SENTENCE_START_CHARS = "\"'„“‚‘»«(["
 
 
 def _split_spans(text: str, limit: int, start: int = 0) -> list[Span]:
@@ -230,14 +210,6 @@ def _atoms(text: str, start: int, end: int, limit: int, level: int) -> list[Span
     return atoms
 
 
-def _trim(text: str, start: int, end: int) -> Span | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
-
-
 def _line_spans(text: str, start: int, end: int) -> Iterator[Span]:
     for match in _LINE_RE.finditer(text, start, end):
         trimmed = _trim(text, match.start(), match.end())
@@ -250,45 +222,9 @@ def _word_spans(text: str, start: int, end: int) -> Iterator[Span]:
         yield match.span()
 
 
-def _sentence_spans(text: str, start: int, end: int) -> Iterator[Span]:
-    sentence_start = start
-    for match in _SENTENCE_END_RE.finditer(text, start, end):
-        next_start = _skip_space(text, match.end())
-        if next_start >= end or not _ends_sentence(text, match, next_start):
-            continue
-        trimmed = _trim(text, sentence_start, match.end())
-        if trimmed:
-            yield trimmed
-        sentence_start = next_start
-    trimmed = _trim(text, sentence_start, end)
-    if trimmed:
-        yield trimmed
-
-
-def _ends_sentence(text: str, match: re.Match[str], next_start: int) -> bool:
-    following = text[next_start]
-    if not (following.isupper() or following.isdigit() or following in _SENTENCE_START_CHARS):
-        return False
-    if not match.group().startswith(".") or match.group().startswith(".."):
-        return True  # "!", "?" and ellipses have no abbreviation ambiguity
-    word_start = match.start()
-    while word_start > 0 and not text[word_start - 1].isspace():
-        word_start -= 1
-    word = text[word_start : match.start()].lstrip(_SENTENCE_START_CHARS)
-    if not word:
-        return True
-    if len(word) == 1 and word.isalpha():
-        return False  # "z. B.", "e. V.", "u. a.", initials like "A. Müller"
-    if "." in word:
-        return False  # "z.B.", "e.V.", "Dipl.-Ing."
-    if word.isdigit() and len(word) <= 2:
-        return False  # ordinals and dates: "am 30. November", "im 3. Quartal"
-    return word.lower() not in _ABBREVIATIONS
-
-
 _SPLITTERS: tuple[Callable[[str, int, int], Iterator[Span]], ...] = (
     _line_spans,
-    _sentence_spans,
+    sentence_spans,
     _word_spans,
 )
 

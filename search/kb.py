@@ -22,6 +22,7 @@ from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
 from .models import NewDocument
 from .ranking import RANKINGS, Evidence, FusionWeights, rank_documents, term_coverage
+from .sentences import split_sentences
 from .settings import Settings
 from .snippet import make_snippet
 from .store import FieldVector, Store
@@ -448,13 +449,6 @@ class KnowledgeBase:
             )
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query, len(ranked), round(took, 2), results, k, offset)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage, by the chunker's rules (German abbreviations kept whole)."""
-    from ingest.chunk import _sentence_spans  # lazy: ingest imports this module
-
-    return [text[a:b] for a, b in _sentence_spans(text, 0, len(text))]
 
 
 def metadata_text(doc: NewDocument) -> str:

@@ -191,7 +191,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not match:
         return {}, text
     meta = yaml.safe_load(match.group(1)) or {}
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def parse_body(body: str) -> list[Block]:
@@ -242,8 +242,18 @@ def load_report(path: Path) -> Report:
 # --------------------------------------------------------------------------
 
 GERMAN_MONTHS = [
-    "Januar", "Februar", "März", "April", "Mai", "Juni",
-    "Juli", "August", "September", "Oktober", "November", "Dezember",
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
 ]
 
 
@@ -309,10 +319,10 @@ def render(report: Report, fonts: tuple[str, str] | None) -> bytes:
     if date:
         # Fixed creation date (noon UTC of the report date) -> reproducible output.
         pdf.set_creation_date(
-            dt.datetime(date.year, date.month, date.day, 12, 0, 0, tzinfo=dt.timezone.utc)
+            dt.datetime(date.year, date.month, date.day, 12, 0, 0, tzinfo=dt.UTC)
         )
     else:
-        pdf.set_creation_date(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        pdf.set_creation_date(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
 
     pdf.footer_label = str(meta.get("organiser", ""))
     pdf.set_margins(left=22, top=20, right=22)

@@ -60,7 +60,8 @@ def test_kb_eval_builds_a_temporary_index_and_prints_exactly_the_keys(tmp_path: 
     assert tuple(data) == METRIC_KEYS
     assert data["queries"] == 3 and data["mrr@10"] == 1.0
     german = json.loads(
-        CliRunner().invoke(main, ["eval", str(folder), "--split", "dev", "--lang", "de", "--json"])
+        CliRunner()
+        .invoke(main, ["eval", str(folder), "--split", "dev", "--lang", "de", "--json"])
         .output
     )
     assert german["queries"] == 2
@@ -73,7 +74,9 @@ def test_kb_eval_against_an_existing_index(tmp_path: Path, reports: Path, settin
     folder.mkdir()
     (folder / "qrels").mkdir()
     (folder / "queries.jsonl").write_text(json.dumps({"_id": "1", "text": "Wasserstoff"}))
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\twasserstoff-forum\t2\n")
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n1\twasserstoff-forum\t2\n"
+    )
     out = CliRunner().invoke(main, ["eval", str(folder), "--index", index])
     assert out.exit_code == 0, out.output
     assert "mrr@10" in out.output and "1.0" in out.output

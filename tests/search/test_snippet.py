@@ -10,8 +10,10 @@ def test_short_text_is_kept_whole_with_its_marks():
 
 
 def test_window_moves_to_the_matches_and_marks_stay_exact():
-    text = ("Einleitung ohne Treffer. " * 20) + "Hier geht es um Fachkräfte und Ausbildung. " + (
-        "Schluss ohne Treffer. " * 20
+    text = (
+        ("Einleitung ohne Treffer. " * 20)
+        + "Hier geht es um Fachkräfte und Ausbildung. "
+        + ("Schluss ohne Treffer. " * 20)
     )
     start = text.index("Fachkräfte")
     snip = make_snippet(text, [(start, start + len("Fachkräfte"))], max_chars=120)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from search.errors import KBError
 from search.settings import Settings
@@ -46,6 +47,11 @@ class KBGroup(click.Group):
             return super().invoke(ctx)
         except KBError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ValidationError as exc:  # a bad KB_* variable
+            problems = "; ".join(
+                f"KB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            raise click.ClickException(f"invalid setting {problems}") from exc
 
 
 @click.group(cls=KBGroup)

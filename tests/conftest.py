@@ -68,7 +68,6 @@ def _hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Temp index folder and the fake embedder for every test, via the environment."""
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
     monkeypatch.setenv("KB_EMBEDDER", "fake")
-    monkeypatch.delenv("KB_API_KEY", raising=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -115,3 +115,11 @@ def test_kb_runs_as_a_real_command(reports: Path, settings: Settings):
         timeout=120,
     )
     assert json.loads(found.stdout)["results"][0]["id"] == "wasserstoff-forum"
+
+
+def test_a_bad_setting_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("KB_RANKING", "magic")
+    result = CliRunner().invoke(main, ["search", "Wasserstoff"])
+    assert result.exit_code == 1
+    assert "invalid setting KB_RANKING" in result.output
+    assert "Traceback" not in result.output

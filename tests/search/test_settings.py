@@ -20,7 +20,10 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path: Path):
     assert get_settings() is settings  # cached
 
 
-def test_invalid_values_are_rejected(monkeypatch):
-    monkeypatch.setenv("KB_MAX_K", "0")
-    with pytest.raises(ValidationError):
+@pytest.mark.parametrize(
+    ("name", "value"), [("KB_MAX_K", "0"), ("KB_RANKING", "magic"), ("KB_LEXICAL_WEIGHT", "-1")]
+)
+def test_invalid_values_are_rejected_at_start(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=name.removeprefix("KB_").lower()):
         Settings()

@@ -318,9 +318,7 @@ def render(report: Report, fonts: tuple[str, str] | None) -> bytes:
     date = report.date
     if date:
         # Fixed creation date (noon UTC of the report date) -> reproducible output.
-        pdf.set_creation_date(
-            dt.datetime(date.year, date.month, date.day, 12, 0, 0, tzinfo=dt.UTC)
-        )
+        pdf.set_creation_date(dt.datetime(date.year, date.month, date.day, 12, 0, 0, tzinfo=dt.UTC))
     else:
         pdf.set_creation_date(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
 

@@ -398,8 +398,8 @@ class KnowledgeBase:
         if ranking == "hybrid" and terms and weights.lexical > 0:
             candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
             candidates |= {c for c, _, _ in sentences}
-            postings, n_chunks = self.store.term_chunks(terms)
-            ev.coverage = term_coverage(postings, candidates, n_chunks)
+            members, df, n_chunks = self.store.term_chunks(terms, candidates)
+            ev.coverage = term_coverage(members, candidates, n_chunks, df)
         return ev
 
     def search(

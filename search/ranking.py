@@ -85,16 +85,22 @@ def idf(df: int, n: int) -> float:
 
 
 def term_coverage(
-    postings: Mapping[str, Collection[int]], chunks: Iterable[int], n_chunks: int
+    postings: Mapping[str, Collection[int]],
+    chunks: Iterable[int],
+    n_chunks: int,
+    df: Mapping[str, int] | None = None,
 ) -> dict[int, float]:
     """IDF-weighted share of the query terms each of ``chunks`` contains, in [0, 1].
 
-    ``postings`` maps every query term to the ids of all chunks that contain it (so its
-    length is the term's document frequency). A term absent from the corpus keeps its
-    full IDF in the denominator: a query whose words the corpus does not know gets a
-    low coverage everywhere.
+    ``postings`` maps every query term to the ids of the chunks that contain it: all of
+    them, or only those among ``chunks`` when ``df`` gives each term's document
+    frequency over the whole corpus. A term absent from the corpus keeps its full IDF
+    in the denominator: a query whose words the corpus does not know gets a low
+    coverage everywhere.
     """
-    weights = {t: idf(len(ids), n_chunks) for t, ids in postings.items()}
+    if df is None:
+        df = {t: len(ids) for t, ids in postings.items()}
+    weights = {t: idf(df.get(t, 0), n_chunks) for t in postings}
     total = sum(weights.values())
     if total <= 0:
         return {}

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from .analyze import fts_query
 from .models import NewDocument
 
 SCHEMA_VERSION = 2
@@ -68,6 +67,8 @@ CREATE TABLE IF NOT EXISTS field_vectors (
 );
 CREATE INDEX IF NOT EXISTS field_vectors_doc ON field_vectors(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
+-- per-term row counts of chunk_fts (document frequency), kept current by FTS5 itself
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row');
 """
 
 #: kinds of field_vectors
@@ -385,27 +386,39 @@ class Store:
         ).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
-    def term_chunks(self, terms: Sequence[str]) -> tuple[dict[str, set[int]], int]:
-        """The chunks containing each term (in any column), and the number of all chunks.
+    def term_chunks(
+        self, terms: Sequence[str], chunk_ids: Collection[int]
+    ) -> tuple[dict[str, set[int]], dict[str, int], int]:
+        """Which of ``chunk_ids`` contain each term (in any column), each term's document
+        frequency over all chunks, and the number of all chunks.
 
-        One FTS5 lookup per term; the cost grows with the terms' document frequencies,
-        which the coverage needs anyway (as IDF).
+        Frequencies come from the FTS5 vocabulary and membership from the candidates'
+        stored terms, so the cost does not grow with how common a term is.
         """
-        out: dict[str, set[int]] = {}
-        for term in dict.fromkeys(terms):
-            match = fts_query([term])
-            out[term] = (
-                {
-                    r[0]
-                    for r in self.conn.execute(
-                        "SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ?", (match,)
-                    )
-                }
-                if match
-                else set()
-            )
+        wanted = list(dict.fromkeys(terms))
+        df = dict.fromkeys(wanted, 0)
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            for term, count in self.conn.execute(
+                f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
+            ):
+                df[term] = int(count)
+        members: dict[str, set[int]] = {t: set() for t in wanted}
+        ids = [int(c) for c in chunk_ids]
+        for start in range(0, len(ids), 500):  # stay below SQLite's variable limit
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for rowid, whole, parts, title in self.conn.execute(
+                f"SELECT rowid, terms, parts, title FROM chunk_fts WHERE rowid IN ({marks})",
+                batch,
+            ):
+                # substring search on space-padded terms: much cheaper than splitting
+                present = f" {whole} {parts} {title} "
+                for term in wanted:
+                    if f" {term} " in present:
+                        members[term].add(int(rowid))
         n = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return out, n
+        return members, df, n
 
     def lexical_search(self, match: str, n: int) -> list[tuple[int, float]]:
         """Top-n (chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""

@@ -158,3 +158,16 @@ def test_every_ranking_finds_the_report(filled_kb: KnowledgeBase):
         assert hits[0].id == "fachkraefte-treffen", ranking
     with pytest.raises(InvalidQuery, match="ranking"):
         filled_kb.search("x", ranking="magic")
+
+
+def test_lexical_statistics_follow_adds_and_removals(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Wasserstoff im Hafen.", "Wasserstoff und Strom."))
+    kb.add_document("b", _doc("b.md", "Strom aus Wind."))
+    members, df, n = kb.store.term_chunks(["wasserstoff", "strom", "fehlt"], [1, 2, 3])
+    assert n == 3
+    assert df == {"wasserstoff": 2, "strom": 2, "fehlt": 0}
+    assert members["wasserstoff"] == {1, 2} and members["strom"] == {2, 3}
+    kb.remove_document("a")
+    members, df, n = kb.store.term_chunks(["wasserstoff", "strom"], [3])
+    assert (n, df) == (1, {"wasserstoff": 0, "strom": 1})
+    assert members == {"wasserstoff": set(), "strom": {3}}

@@ -25,6 +25,23 @@ def test_coverage_is_the_idf_weighted_share_of_query_terms():
     assert 3 not in cov  # nothing matched: no entry (= 0)
 
 
+def test_coverage_with_corpus_frequencies_and_candidate_postings_only():
+    # the same as above when the postings hold only the candidates and df comes apart
+    cov = term_coverage(
+        {"wasserstoff": {1, 2}, "emsland": {2}}, [1, 2, 3], 10, df={"wasserstoff": 2, "emsland": 1}
+    )
+    assert cov == term_coverage({"wasserstoff": {1, 2}, "emsland": {2}}, [1, 2, 3], 10)
+    # a common term seen in one candidate weighs by its corpus frequency, not by 1
+    common = term_coverage(
+        {"industri": {1}, "wasserstoff": {1}}, [1], 1000, df={"industri": 900, "wasserstoff": 3}
+    )[1]
+    assert common == pytest.approx(1.0)
+    partial = term_coverage(
+        {"industri": {1}, "wasserstoff": set()}, [1], 1000, df={"industri": 900, "wasserstoff": 3}
+    )[1]
+    assert partial == pytest.approx(idf(900, 1000) / (idf(900, 1000) + idf(3, 1000)))
+
+
 def test_terms_the_corpus_does_not_know_keep_coverage_low():
     # an English question over German text: only the name matches
     english = {"panthers": {7}, "defens": set(), "surrend": set(), "point": set()}

@@ -466,8 +466,6 @@ def reindex(settings: Settings, embedder_spec: str) -> int:
     """
     import shutil
 
-    from .models import Chunk, NewDocument
-
     folder = Path(settings.index)
     old = KnowledgeBase.open(settings, create=False, load_model=False)
     target = folder.with_name(folder.name + ".reindex")
@@ -479,29 +477,9 @@ def reindex(settings: Settings, embedder_spec: str) -> int:
     count = 0
     try:
         with old._writing():
-            rows = old.store.conn.execute("SELECT id FROM documents ORDER BY id").fetchall()
-            for (doc_id,) in rows:
-                doc = old.store.get_document(doc_id)
-                chunk_rows = old.store.conn.execute(
-                    "SELECT position, page, text FROM chunks WHERE doc_id = ? ORDER BY position",
-                    (doc_id,),
-                ).fetchall()
-                new_doc = NewDocument(
-                    source=doc["source"],
-                    sha256=doc["sha256"],
-                    text=doc["text"],
-                    chunks=[Chunk(r["text"], r["position"], r["page"]) for r in chunk_rows],
-                    title=doc["title"],
-                    date=doc["date"],
-                    event=doc["event"],
-                    location=doc["location"],
-                    organiser=doc["organiser"],
-                    topics=doc["topics"],
-                    language=doc["language"],
-                    source_url=doc["source_url"],
-                    pages=doc["pages"],
-                )
-                new.add_document(doc_id, new_doc, fmt=doc["format"])
+            for doc_id in old.store.document_ids():
+                doc, fmt = old.store.load_document(doc_id)
+                new.add_document(doc_id, doc, fmt=fmt)
                 count += 1
     except BaseException:
         new.close()

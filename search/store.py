@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import NewDocument
+from .models import METADATA_FIELDS, Chunk, NewDocument
 
 SCHEMA_VERSION = 2
 
@@ -346,26 +346,21 @@ class Store:
 
     def iter_vectors(self, dim: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (chunk ids, vectors) in batches, for rebuilding the FAISS copy."""
-        last = -1
-        while True:
-            rows = self.conn.execute(
-                "SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-            ).fetchall()
-            if not rows:
-                return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
-            yield ids, vecs
-            last = int(ids[-1])
+        return self._iter_blobs("chunks", dim, batch)
 
     def iter_field_vectors(
         self, dim: int, batch: int = 4096
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (field vector ids, vectors) in batches, for rebuilding their FAISS copy."""
+        return self._iter_blobs("field_vectors", dim, batch)
+
+    def _iter_blobs(
+        self, table: str, dim: int, batch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         last = -1
         while True:
             rows = self.conn.execute(
-                "SELECT id, vector FROM field_vectors WHERE id > ? ORDER BY id LIMIT ?",
+                f"SELECT id, vector FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
                 (last, batch),
             ).fetchall()
             if not rows:
@@ -374,6 +369,30 @@ class Store:
             vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
             yield ids, vecs
             last = int(ids[-1])
+
+    def document_ids(self) -> list[str]:
+        """Ids of all documents, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY id")]
+
+    def load_document(self, doc_id: str) -> tuple[NewDocument, str | None] | None:
+        """A stored document with its chunks, as written (and its format); None if absent."""
+        doc = self.get_document(doc_id)
+        if doc is None:
+            return None
+        rows = self.conn.execute(
+            "SELECT position, page, text FROM chunks WHERE doc_id = ? ORDER BY position",
+            (doc_id,),
+        ).fetchall()
+        fields = {k: doc[k] for k in METADATA_FIELDS}
+        new = NewDocument(
+            source=doc["source"],
+            sha256=doc["sha256"],
+            text=doc["text"],
+            chunks=[Chunk(r["text"], r["position"], r["page"]) for r in rows],
+            pages=doc["pages"],
+            **fields,
+        )
+        return new, doc["format"]
 
     def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
         """(kind, chunk id or None, document id) of each field vector id."""

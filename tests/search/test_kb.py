@@ -171,3 +171,9 @@ def test_lexical_statistics_follow_adds_and_removals(kb: KnowledgeBase):
     members, df, n = kb.store.term_chunks(["wasserstoff", "strom"], [3])
     assert (n, df) == (1, {"wasserstoff": 0, "strom": 1})
     assert members == {"wasserstoff": set(), "strom": {3}}
+
+
+def test_search_on_an_empty_index_finds_nothing(kb: KnowledgeBase):
+    for ranking in ("hybrid", "dense", "lexical"):
+        response = kb.search("Wasserstoff", ranking=ranking)
+        assert (response.total, response.results) == (0, [])

@@ -74,6 +74,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row')
 #: kinds of field_vectors
 FIELD_KINDS = ("sentence", "document", "metadata")
 
+#: documents' columns without the full text (result lists, metadata)
+_META_COLUMNS = (
+    "id, source, format, title, date, event, location, organiser, topics, language, "
+    "source_url, pages, n_chunks, added_at, updated_at"
+)
+#: ids bound per ``IN (...)`` query, well below SQLite's limit on variables
+_IN_BATCH = 500
+
 #: bm25 column weights of chunk_fts: whole-word stems, compound parts, document title
 FTS_WEIGHTS = (1.0, 0.75, 0.5)
 
@@ -297,38 +305,35 @@ class Store:
         row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return None if row is None else _doc_dict(row)
 
+    def _select_in(self, sql: str, values: Sequence) -> Iterator[sqlite3.Row]:
+        """Rows of ``sql`` whose ``{marks}`` placeholder takes ``values``, in batches
+        that stay below SQLite's limit on bound variables."""
+        values = list(values)
+        for start in range(0, len(values), _IN_BATCH):
+            batch = values[start : start + _IN_BATCH]
+            yield from self.conn.execute(sql.format(marks=",".join("?" * len(batch))), batch)
+
     def documents_meta(self, doc_ids: Sequence[str]) -> dict[str, dict]:
         """Metadata (no full text) of several documents by id."""
-        if not doc_ids:
-            return {}
-        marks = ",".join("?" * len(doc_ids))
-        rows = self.conn.execute(
-            f"SELECT id, source, format, title, date, event, location, organiser, topics, "
-            f"language, source_url, pages, n_chunks, added_at, updated_at "
-            f"FROM documents WHERE id IN ({marks})",
-            list(doc_ids),
-        ).fetchall()
+        rows = self._select_in(
+            f"SELECT {_META_COLUMNS} FROM documents WHERE id IN ({{marks}})", doc_ids
+        )
         return {r["id"]: _doc_dict(r) for r in rows}
 
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
         """Documents' metadata, newest report date first."""
         rows = self.conn.execute(
-            "SELECT id, source, format, title, date, event, location, organiser, topics, "
-            "language, source_url, pages, n_chunks, added_at, updated_at FROM documents "
-            "ORDER BY date DESC, title LIMIT ? OFFSET ?",
+            f"SELECT {_META_COLUMNS} FROM documents ORDER BY date DESC, title LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
         return [_doc_dict(r) for r in rows]
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id (missing ids are left out)."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self.conn.execute(
-            f"SELECT id, doc_id, position, page, text FROM chunks WHERE id IN ({marks})",
+        rows = self._select_in(
+            "SELECT id, doc_id, position, page, text FROM chunks WHERE id IN ({marks})",
             [int(i) for i in chunk_ids],
-        ).fetchall()
+        )
         return {
             r["id"]: ChunkRow(r["id"], r["doc_id"], r["position"], r["page"], r["text"])
             for r in rows
@@ -336,12 +341,9 @@ class Store:
 
     def chunk_docs(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """Document id of each chunk id."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self.conn.execute(
-            f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", [int(i) for i in chunk_ids]
-        ).fetchall()
+        rows = self._select_in(
+            "SELECT id, doc_id FROM chunks WHERE id IN ({marks})", [int(i) for i in chunk_ids]
+        )
         return {r[0]: r[1] for r in rows}
 
     def iter_vectors(self, dim: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -396,13 +398,10 @@ class Store:
 
     def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
         """(kind, chunk id or None, document id) of each field vector id."""
-        if not field_ids:
-            return {}
-        marks = ",".join("?" * len(field_ids))
-        rows = self.conn.execute(
-            f"SELECT id, kind, chunk_id, doc_id FROM field_vectors WHERE id IN ({marks})",
+        rows = self._select_in(
+            "SELECT id, kind, chunk_id, doc_id FROM field_vectors WHERE id IN ({marks})",
             [int(i) for i in field_ids],
-        ).fetchall()
+        )
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def term_chunks(
@@ -416,26 +415,20 @@ class Store:
         """
         wanted = list(dict.fromkeys(terms))
         df = dict.fromkeys(wanted, 0)
-        if wanted:
-            marks = ",".join("?" * len(wanted))
-            for term, count in self.conn.execute(
-                f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
-            ):
-                df[term] = int(count)
+        for term, count in self._select_in(
+            "SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
+        ):
+            df[term] = int(count)
         members: dict[str, set[int]] = {t: set() for t in wanted}
-        ids = [int(c) for c in chunk_ids]
-        for start in range(0, len(ids), 500):  # stay below SQLite's variable limit
-            batch = ids[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for rowid, whole, parts, title in self.conn.execute(
-                f"SELECT rowid, terms, parts, title FROM chunk_fts WHERE rowid IN ({marks})",
-                batch,
-            ):
-                # substring search on space-padded terms: much cheaper than splitting
-                present = f" {whole} {parts} {title} "
-                for term in wanted:
-                    if f" {term} " in present:
-                        members[term].add(int(rowid))
+        for rowid, whole, parts, title in self._select_in(
+            "SELECT rowid, terms, parts, title FROM chunk_fts WHERE rowid IN ({marks})",
+            [int(c) for c in chunk_ids],
+        ):
+            # substring search on space-padded terms: much cheaper than splitting
+            present = f" {whole} {parts} {title} "
+            for term in wanted:
+                if f" {term} " in present:
+                    members[term].add(int(rowid))
         n = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return members, df, n
 

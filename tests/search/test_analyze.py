@@ -48,19 +48,24 @@ def test_compound_keeps_its_whole_stem_first(an):
     assert terms[0] not in an.index_terms("Wasserstoff")
 
 
-def test_part_query_finds_compound_and_exact_compound_scores_higher(an):
+def _fts_table(rows: dict[int, tuple[str, str]]) -> sqlite3.Connection:
+    """An in-memory FTS5 table ``t`` laid out like the store's, from (terms, parts) rows."""
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
+    db.executemany(
+        "INSERT INTO t(rowid, terms, parts, title) VALUES (?, ?, ?, '')",
+        [(rowid, terms, parts) for rowid, (terms, parts) in rows.items()],
+    )
+    return db
+
+
+def test_part_query_finds_compound_and_exact_compound_scores_higher(an):
     docs = {
         1: "Die Wasserstoffstrategie des Landes wurde vorgestellt.",
         2: "Eine Strategie für Wasserstoff und Windenergie.",
         3: "Der Fachkräftemangel trifft die Industrie.",
     }
-    for rowid, text in docs.items():
-        terms, parts = an.chunk_fields(text)
-        db.execute(
-            "INSERT INTO t(rowid, terms, parts, title) VALUES (?,?,?,'')", (rowid, terms, parts)
-        )
+    db = _fts_table({rowid: an.chunk_fields(text) for rowid, text in docs.items()})
 
     def search(query):
         sql = "SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t, 1.0, 0.75, 0.5)"
@@ -199,8 +204,6 @@ def test_spans_without_matches(an):
 
 @pytest.fixture()
 def fts():
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
     rows = {
         1: "alpha near beta",
         2: "alphabet soup",
@@ -209,8 +212,7 @@ def fts():
         5: "terms foo",
         6: "gamma",
     }
-    for rowid, text in rows.items():
-        db.execute("INSERT INTO t(rowid, terms, parts, title) VALUES (?, ?, '', '')", (rowid, text))
+    db = _fts_table({rowid: (text, "") for rowid, text in rows.items()})
     yield db
     db.close()
 

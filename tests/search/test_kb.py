@@ -177,3 +177,10 @@ def test_search_on_an_empty_index_finds_nothing(kb: KnowledgeBase):
     for ranking in ("hybrid", "dense", "lexical"):
         response = kb.search("Wasserstoff", ranking=ranking)
         assert (response.total, response.results) == (0, [])
+
+
+def test_lookups_by_many_ids_are_batched_below_sqlites_variable_limit(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "eins", "zwei"))
+    many = list(range(1, 40_000))  # more ids than SQLite binds in one statement
+    assert kb.store.chunk_docs(many) == {1: "a", 2: "a"}
+    assert set(kb.store.chunks(many)) == {1, 2}

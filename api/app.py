@@ -39,9 +39,7 @@ async def lifespan(app: FastAPI):
     """Open the knowledge base (and load the model) once per process."""
     settings = _resolve_settings(app)
     kb = KnowledgeBase.open(settings)
-    # load model weights and the compound lexicon now, not on the first user's query
-    kb.embedder.embed_queries(["Aufwärmen"])
-    kb.analyzer.query_terms("Wasserstoffstrategie")
+    kb.warm_up()
     app.state.kb = kb
     try:
         yield

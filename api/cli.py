@@ -78,41 +78,36 @@ def ingest(
     Unchanged files are skipped. Files that cannot be read are listed with the reason;
     the exit code is 1 if any file failed.
     """
-    from ingest.pipeline import FileResult, ingest_file, iter_files
+    from ingest.pipeline import FileResult, ingest_files, iter_files
 
     settings = _settings(index, embedder)
     kb = _open(settings, create=True)
     files = list(iter_files(paths))
-    failed: list[FileResult] = []
-    counts: dict[str, int] = {}
+    show_bar = sys.stderr.isatty() and not quiet
 
     def record(result: FileResult) -> None:
-        counts[result.status] = counts.get(result.status, 0) + 1
         if result.status == "failed":
-            failed.append(result)
             click.echo(f"FAILED {result.path}: {result.reason}", err=True)
-        elif not quiet and not sys.stderr.isatty():
+        elif not quiet and not show_bar:
             click.echo(f"{result.status:9} {result.path} -> {result.doc_id}", err=True)
 
-    if sys.stderr.isatty() and not quiet:
-        with click.progressbar(
-            files, label="Ingesting", file=sys.stderr, item_show_func=lambda f: f[1] if f else None
-        ) as bar:
-            for path, source in bar:
-                record(ingest_file(kb, path, source, force=force))
+    if show_bar:
+        with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
+
+            def advance(result: FileResult) -> None:
+                record(result)
+                bar.update(1)
+
+            report = ingest_files(kb, files, force=force, on_file=advance)
     else:
-        for path, source in files:
-            record(ingest_file(kb, path, source, force=force))
-    summary = ", ".join(
-        f"{counts.get(s, 0)} {s}" for s in ("added", "updated", "unchanged", "failed")
-    )
+        report = ingest_files(kb, files, force=force, on_file=record)
     stats = kb.stats()
     click.echo(
-        f"{len(files)} files: {summary}. Index {settings.index}: "
+        f"{report.summary()}. Index {settings.index}: "
         f"{stats['documents']} documents, {stats['chunks']} chunks."
     )
     kb.close()
-    if failed:
+    if not report.ok:
         sys.exit(1)
 
 

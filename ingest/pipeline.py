@@ -199,8 +199,19 @@ def ingest_paths(
     on_file: Callable[[FileResult], None] | None = None,
 ) -> IngestReport:
     """Ingest every file under ``paths``; ``on_file`` sees each result as it comes."""
+    return ingest_files(kb, iter_files(paths), force=force, on_file=on_file)
+
+
+def ingest_files(
+    kb: KnowledgeBase,
+    files: Iterable[tuple[Path, str]],
+    *,
+    force: bool = False,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> IngestReport:
+    """Ingest (file, source key) pairs as ``iter_files`` yields them."""
     report = IngestReport()
-    for path, source in iter_files(paths):
+    for path, source in files:
         result = ingest_file(kb, path, source, force=force)
         report.results.append(result)
         if on_file is not None:

@@ -167,6 +167,11 @@ class KnowledgeBase:
         """Release the SQLite connection."""
         self.store.close()
 
+    def warm_up(self) -> None:
+        """Load the model weights and the compound lexicon now, not on the first query."""
+        self.embedder.embed_queries(["Aufwärmen"])
+        self.analyzer.query_terms("Wasserstoffstrategie")
+
     # -- consistency --------------------------------------------------------------
     def _sync(self) -> None:
         """Bring the in-memory FAISS copy to the store's generation.

@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from search.models import Chunk
-from search.sentences import CLOSERS as _CLOSERS
-from search.sentences import Span, sentence_spans
-from search.sentences import skip_space as _skip_space
-from search.sentences import trim_span as _trim
+from search.text import CLOSERS as _CLOSERS
+from search.text import Span, sentence_spans
+from search.text import skip_space as _skip_space
+from search.text import trim_span as _trim
 
 HEADING_MAX_CHARS = 120
 QUESTION_HEADING_MAX_CHARS = 80

@@ -22,10 +22,10 @@ from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
 from .models import NewDocument
 from .ranking import RANKINGS, Evidence, FusionWeights, rank_documents, term_coverage
-from .sentences import split_sentences
 from .settings import Settings
 from .snippet import make_snippet
 from .store import FieldVector, Store
+from .text import split_sentences
 from .vectors import VectorIndex, make_vector_index
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Sentence splitting that knows German abbreviations and dates."""
 
-from search.sentences import split_sentences
+from search.text import split_sentences
 
 
 def test_abbreviations_dates_and_ordinals_do_not_end_sentences():

@@ -1,4 +1,7 @@
-"""German-aware sentence splitting, shared by chunking and sentence-level vectors.
+"""Text rules shared by ingestion and search: one home for sentence ends, bullets and
+headings, below both layers.
+
+Sentence splitting is German-aware, shared by chunking and sentence-level vectors.
 
 A period ends a sentence unless it closes an abbreviation ("z. B.", "Dr.", "e. V."),
 an ordinal or a date ("am 30. November"), or the next word starts in lowercase.

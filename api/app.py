@@ -1,56 +1,40 @@
-"""The FastAPI application: JSON API under /api/v1, the web page at /."""
+"""The FastAPI application: the JSON API under /api/v1 and the web pages."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from search.errors import (
-    DocumentNotFound,
-    EmbedderMismatch,
-    EmbedderUnavailable,
-    IndexNotFound,
-    InvalidQuery,
-    KBError,
-)
 from search.kb import KnowledgeBase
 from search.settings import Settings, get_settings
+from ui import static_files
 
-from .routers import documents, health, search
-
-_STATUS = {
-    InvalidQuery: 400,
-    DocumentNotFound: 404,
-    IndexNotFound: 503,
-    EmbedderMismatch: 503,
-    EmbedderUnavailable: 503,
-}
+from . import errors
+from .routers import documents, health, pages, search
 
 
-def _resolve_settings(app: FastAPI) -> Settings:
-    return app.dependency_overrides.get(get_settings, get_settings)()
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+    """Build the app.
 
+    ``settings`` replace the environment-derived ones (tests, CLI). ``kb`` is an open
+    knowledge base to serve (the CLI opens it once, so the model loads once); without
+    it the lifespan opens one from the settings and closes it at shutdown.
+    """
 
-@asynccontextmanager
-async def lifespan(app: FastAPI):
-    """Open the knowledge base (and load the model) once per process."""
-    settings = _resolve_settings(app)
-    kb = KnowledgeBase.open(settings)
-    kb.warm_up()
-    app.state.kb = kb
-    try:
-        yield
-    finally:
-        kb.close()
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; ``settings`` replace the environment-derived ones (tests, CLI)."""
-    from ui.pages import router as ui_router
-    from ui.pages import static_files
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        owned = kb is None
+        served = kb or KnowledgeBase.open(
+            app.dependency_overrides.get(get_settings, get_settings)()
+        )
+        served.warm_up()
+        app.state.kb = served
+        try:
+            yield
+        finally:
+            if owned:
+                served.close()
 
     app = FastAPI(
         title="Berichte-Wissensbasis",
@@ -60,28 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
-
-    @app.exception_handler(KBError)
-    async def kb_error(request: Request, exc: KBError) -> JSONResponse:
-        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # one readable line first; the structured list stays for programs
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        message = f"{where}: {first.get('msg', 'invalid request')}"
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-            for e in errors
-        ]
-        return JSONResponse({"detail": message, "errors": details}, status_code=422)
-
+    errors.install(app)
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(documents.router)
-    app.include_router(ui_router)
+    app.include_router(pages.router)
     app.mount("/static", static_files, name="static")
     return app

@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from search.errors import KBError
+from search.ranking import Ranking
 from search.settings import Settings
 
 
@@ -24,10 +25,13 @@ def _settings(index: Path | None = None, embedder: str | None = None) -> Setting
     return settings.model_copy(update=update) if update else settings
 
 
-def _open(settings: Settings, create: bool = False):
+def _open(settings: Settings, *, create: bool = False, load_model: bool = True):
+    """Open the knowledge base; a write that must wait says so on stderr."""
     from search.kb import KnowledgeBase
 
-    return KnowledgeBase.open(settings, create=create)
+    kb = KnowledgeBase.open(settings, create=create, load_model=load_model)
+    kb.on_wait = lambda line: click.echo(line, err=True)
+    return kb
 
 
 index_option = click.option(
@@ -58,6 +62,8 @@ class KBGroup(click.Group):
 @click.version_option(package_name="regio-kb")
 def main() -> None:
     """Knowledge base with semantic search over event reports (German and English)."""
+    # warnings of the knowledge base (e.g. a rolled-back reindex) as plain lines
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     # pypdf warns about every damaged file it reads; ingest already reports one line each
     logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -118,9 +124,8 @@ def ingest(
 @click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON")
 def search(query: str, index: Path | None, k: int | None, as_json: bool) -> None:
     """Find reports for a topic or question."""
-    settings = _settings(index)
-    kb = _open(settings)
-    response = kb.search(query, k if k is not None else settings.default_k)
+    kb = _open(_settings(index))
+    response = kb.search(query, k)
     if as_json:
         click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -141,10 +146,7 @@ def search(query: str, index: Path | None, k: int | None, as_json: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 def stats(index: Path | None, as_json: bool) -> None:
     """Show documents, chunks and the embedder of the knowledge base."""
-    from search.kb import KnowledgeBase
-
-    settings = _settings(index)
-    kb = KnowledgeBase.open(settings, create=False, load_model=False)
+    kb = _open(_settings(index), load_model=False)
     data = kb.stats()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -158,10 +160,7 @@ def stats(index: Path | None, as_json: bool) -> None:
 @index_option
 def remove(doc_id: str, index: Path | None) -> None:
     """Remove a report (by id) from the knowledge base."""
-    from search.kb import KnowledgeBase
-
-    settings = _settings(index)
-    kb = KnowledgeBase.open(settings, create=False, load_model=False)
+    kb = _open(_settings(index), load_model=False)
     kb.remove_document(doc_id)
     click.echo(f"removed {doc_id}")
 
@@ -173,7 +172,7 @@ def remove(doc_id: str, index: Path | None) -> None:
 @click.option("--embedder", default=None, help="Embedder for the temporary index")
 @click.option(
     "--ranking",
-    type=click.Choice(["hybrid", "dense", "lexical"]),
+    type=click.Choice([r.value for r in Ranking]),
     default=None,
     help="Ranking to evaluate [default: KB_RANKING or hybrid]",
 )
@@ -198,10 +197,10 @@ def evaluate(
     With corpus.jsonl a temporary index is built with the current settings; without,
     the queries run against --index (e.g. corpus/eval over the bundled corpus).
     """
-    from search.evaluate import evaluate as run_eval
+    from ingest.evaluation import evaluate_folder
 
     settings = _settings(index, embedder)
-    result = run_eval(
+    result = evaluate_folder(
         folder, settings, split=split, index=index, language=language, ranking=ranking
     )
     if as_json:
@@ -213,14 +212,23 @@ def evaluate(
 
 @main.command()
 @index_option
-@click.option("--embedder", required=True, help="Embedder to re-embed everything with")
-def reindex(index: Path | None, embedder: str) -> None:
-    """Re-embed every document with another embedder (switches the index over at the end)."""
-    from search.kb import reindex as run_reindex
+@click.option(
+    "--embedder", default=None, help="Embedder to re-embed everything with [default: the index's]"
+)
+def reindex(index: Path | None, embedder: str | None) -> None:
+    """Re-embed and re-analyse every document (another embedder, or after an upgrade).
+
+    Builds a new store beside the active one and switches at the end; other writers wait,
+    searches go on, and a running server follows the switch.
+    """
+    from search.kb import KnowledgeBase
 
     settings = _settings(index)
-    count = run_reindex(settings, embedder)
-    click.echo(f"re-embedded {count} documents with {embedder!r} in {settings.index}")
+    kb = KnowledgeBase.open(settings, create=False, load_model=False, verify=False)
+    kb.on_wait = lambda line: click.echo(line, err=True)
+    count = kb.reindex(embedder)
+    kb.close()
+    click.echo(f"re-embedded {count} documents with {kb.embedder.name!r} in {settings.index}")
 
 
 @main.command()
@@ -234,9 +242,12 @@ def serve(index: Path | None, host: str | None, port: int | None) -> None:
     from api.app import create_app
 
     settings = _settings(index)
-    _open(settings, create=True).close()  # fail fast with a clear message
-    app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port)
+    kb = _open(settings, create=True)  # fails fast with a clear message; loads the model once
+    try:
+        app = create_app(settings, kb)
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port)
+    finally:
+        kb.close()
 
 
 if __name__ == "__main__":

@@ -98,12 +98,10 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
             yield path, path.name
 
 
-def _choose_id(kb: KnowledgeBase, source: str, meta: dict) -> str:
-    """A readable id from the front matter ``id`` or the file name; unique per source."""
-    base = slugify(str(meta.get("id") or Path(source).stem)) or "dokument"
-    if not kb.id_taken(base):
-        return base
-    return f"{base}-{hashlib.sha1(source.encode()).hexdigest()[:6]}"
+def _preferred_id(source: str, doc: NewDocument) -> str:
+    """A readable id from the front matter ``id`` or the file name (the knowledge base
+    keeps the id of a known source and makes a taken one unique)."""
+    return slugify(str(doc.doc_id or Path(source).stem)) or "dokument"
 
 
 def build_document(
@@ -186,8 +184,7 @@ def ingest_bytes(
         )
     except ExtractionError as exc:
         return FileResult(shown, "failed", reason=str(exc))
-    doc_id = state[0] if state is not None else _choose_id(kb, source, {"id": doc.doc_id})
-    kb.add_document(doc_id, doc, fmt=fmt)
+    doc_id = kb.add_document(_preferred_id(source, doc), doc, fmt=fmt)
     return FileResult(shown, "updated" if state else "added", doc_id=doc_id, chunks=len(doc.chunks))
 
 
@@ -211,9 +208,10 @@ def ingest_files(
 ) -> IngestReport:
     """Ingest (file, source key) pairs as ``iter_files`` yields them."""
     report = IngestReport()
-    for path, source in files:
-        result = ingest_file(kb, path, source, force=force)
-        report.results.append(result)
-        if on_file is not None:
-            on_file(result)
+    with kb.bulk():
+        for path, source in files:
+            result = ingest_file(kb, path, source, force=force)
+            report.results.append(result)
+            if on_file is not None:
+                on_file(result)
     return report

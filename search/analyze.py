@@ -33,7 +33,12 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["Analyzer", "Term", "fts_query", "fold", "split_compound"]
+__all__ = ["ANALYZER_VERSION", "Analyzer", "Term", "fold", "split_compound"]
+
+#: Recorded in an index's manifest: terms written by another version do not match this
+#: one's queries, so opening such an index asks for ``kb reindex``. Bump it whenever
+#: folding, stop words, compound splitting, stemming or the word list change the terms.
+ANALYZER_VERSION = "de-1"
 
 # -- tokenizing ------------------------------------------------------------------------
 
@@ -445,19 +450,3 @@ class Analyzer:
             else:
                 merged.append((start, end))
         return merged
-
-
-def fts_query(terms: list[str]) -> str:
-    """A safe FTS5 MATCH expression OR-ing ``terms``; "" if there are none.
-
-    Characters other than letters and digits become spaces (the unicode61 tokenizer
-    splits on them anyway), which removes quotes, ``*``, ``^``, ``:``, ``+``, ``-``,
-    parentheses and NUL; each term is then a double-quoted string, so the keywords AND,
-    OR, NOT and NEAR stay plain words. Terms with no letter or digit are dropped.
-    """
-    quoted = []
-    for term in dict.fromkeys(terms):
-        words = "".join(c if c.isalnum() else " " for c in term).split()
-        if words:
-            quoted.append('"' + " ".join(words) + '"')
-    return " OR ".join(dict.fromkeys(quoted))

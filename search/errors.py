@@ -46,3 +46,21 @@ class EmbedderUnavailable(KBError):
     """The configured embedder cannot be loaded (unknown name, missing package)."""
 
     code = "embedder_unavailable"
+
+
+class AnalyzerMismatch(KBError):
+    """The index was built with another lexical analyzer than this program's."""
+
+    code = "analyzer_mismatch"
+
+
+class IndexFormatError(KBError):
+    """The index was written in a format this version of the program cannot read."""
+
+    code = "index_format"
+
+
+class IndexBusy(KBError):
+    """Another writer held the index's write lock longer than the configured wait."""
+
+    code = "index_busy"

@@ -1,7 +1,8 @@
 """Retrieval evaluation on BEIR-layout folders (corpus.jsonl, queries.jsonl, qrels/).
 
 Hits are documents, as in search. Metrics: recall@1/5/10, MRR@10 and graded nDCG@10
-(linear gain, as trec_eval), plus the median query time.
+(linear gain, as trec_eval), plus the median query time. Building an index from a
+benchmark's corpus is ingestion's job (``ingest.evaluation``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import csv
 import json
 import math
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .errors import KBError
 from .kb import KnowledgeBase
-from .settings import Settings
 
 METRIC_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "queries", "median_ms")
 
@@ -110,58 +109,17 @@ def run_queries(
     return result
 
 
-def index_corpus(kb: KnowledgeBase, corpus: list[dict]) -> None:
-    """Write a BEIR corpus into ``kb``: one document per entry, ``_id`` as its id."""
-    from ingest.chunk import chunk_document
-    from search.models import NewDocument
-
-    settings = kb.settings
-    for row in corpus:
-        text = row.get("text") or ""
-        title = row.get("title") or str(row["_id"])
-        chunks = chunk_document(
-            text, None, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars
-        )
-        if not chunks:
-            continue
-        doc = NewDocument(
-            source=f"beir:{row['_id']}", sha256="", text=text, chunks=chunks, title=title
-        )
-        kb.add_document(str(row["_id"]), doc)
-
-
-def evaluate(
-    folder: Path,
-    settings: Settings,
+def evaluate_index(
+    kb: KnowledgeBase,
+    bench: Benchmark,
     *,
-    split: str = "test",
-    index: Path | None = None,
     language: str | None = None,
     ranking: str | None = None,
+    k: int = 10,
 ) -> dict:
-    """Evaluate search on a BEIR folder; with a corpus, in a temporary index."""
-    bench = load_beir(folder, split)
-    k = 10
+    """Mean metrics of ``bench``'s judged queries searched in ``kb``."""
 
-    def run(kb: KnowledgeBase) -> dict:
-        def search(query: str) -> list[str]:
-            return [h.id for h in kb.search(query, k=k, ranking=ranking).results]
+    def search(query: str) -> list[str]:
+        return [h.id for h in kb.search(query, k=k, ranking=ranking).results]
 
-        return run_queries(search, bench, language)
-
-    if bench.corpus is not None:
-        with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-            temp_settings = settings.model_copy(update={"index": Path(tmp) / "index"})
-            kb = KnowledgeBase.open(temp_settings)
-            try:
-                index_corpus(kb, bench.corpus)
-                return run(kb)
-            finally:
-                kb.close()
-    kb = KnowledgeBase.open(
-        settings.model_copy(update={"index": Path(index or settings.index)}), create=False
-    )
-    try:
-        return run(kb)
-    finally:
-        kb.close()
+    return run_queries(search, bench, language)

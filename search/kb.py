@@ -1,139 +1,76 @@
-"""The knowledge base: one folder with a SQLite store, a FAISS copy of the vectors and
-a manifest naming the embedder. All reads and writes of the adapters go through here.
+"""The knowledge base: the one entry point of the adapters (CLI, API, pages, ingest).
+
+A facade over its parts: ``folder`` (manifest, write lock, stores followed across
+processes), ``store`` (SQLite, the source of truth), ``mirror`` (vectors in memory),
+``retrieval`` and ``lexical`` (the retrievers), ``ranking`` (fusion), ``results``
+(hits and snippets) and ``reindex``. The concurrency model, in short
+(``docs/architecture.md`` has it in full):
+
+* one writer at a time per index, across processes; a waiting writer is told whom it
+  waits for and gives up after ``KB_WRITE_TIMEOUT`` seconds;
+* readers take no lock and write no file; a call reads one SQLite transaction and the
+  vectors at that transaction's generation: the state before a write or after it;
+* every call follows writes of other processes and a reindex's switch, no restart.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import logging
-import os
+import hashlib
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .analyze import Analyzer, fts_query
+from . import manifest as manifests
+from . import query as queries
+from . import reindex as reindexing
+from . import retrieval
+from .analyze import ANALYZER_VERSION, Analyzer
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
-from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
+from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound
+from .fields import embed_fields
+from .folder import FIRST_STORE, IndexFolder
+from .manifest import Manifest
 from .models import NewDocument
-from .ranking import RANKINGS, Evidence, FusionWeights, rank_documents, term_coverage
+from .ranking import FusionWeights, Ranking, rank_documents
+from .results import SearchHit, SearchResponse, build_hits
 from .settings import Settings
-from .snippet import make_snippet
-from .store import FieldVector, Store
-from .text import split_sentences
-from .vectors import VectorIndex, make_vector_index
+from .store import Store
 
-log = logging.getLogger(__name__)
-
-DB_FILE = "kb.sqlite"
-VECTORS_FILE = "vectors.faiss"
-#: FAISS copy of the field vectors (sentences, document centroids, metadata)
-FIELDS_FILE = "fields.faiss"
-MANIFEST_FILE = "manifest.json"
-LOCK_FILE = "write.lock"
-
-
-@dataclass
-class SearchHit:
-    """One report in a result list, with its best passage."""
-
-    id: str
-    title: str
-    snippet: str
-    highlights: list[tuple[int, int]]
-    score: float
-    date: str | None
-    event: str | None
-    location: str | None
-    organiser: str | None
-    topics: list[str]
-    source: str
-    source_url: str | None
-    page: int | None
-    format: str | None
-
-
-@dataclass
-class SearchResponse:
-    """What a search returns; ``to_dict`` is the exact JSON of the HTTP API."""
-
-    query: str
-    total: int
-    took_ms: float
-    results: list[SearchHit] = field(default_factory=list)
-    k: int = 10
-    offset: int = 0
-
-    def to_dict(self) -> dict:
-        """JSON-ready form shared by the HTTP API and ``kb search --json``."""
-        data = asdict(self)
-        for hit in data["results"]:
-            hit["highlights"] = [list(h) for h in hit["highlights"]]
-        return data
-
-
-def _read_manifest(folder: Path) -> dict | None:
-    path = folder / MANIFEST_FILE
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())
-
-
-def check_embedder(folder: Path, spec: str) -> None:
-    """Raise EmbedderMismatch if the index in ``folder`` was built with another embedder.
-
-    Cheap: reads the manifest only, so it runs before a model is loaded.
-    """
-    manifest = _read_manifest(folder)
-    if manifest and manifest["embedder"] != spec:
-        raise EmbedderMismatch(
-            f"index {folder} was built with embedder {manifest['embedder']!r} "
-            f"({manifest['dim']}-d) but {spec!r} is configured; configure "
-            f"KB_EMBEDDER={manifest['embedder']} or re-embed everything with "
-            f"'kb reindex --index {folder} --embedder {spec}'"
-        )
+__all__ = ["KnowledgeBase", "SearchHit", "SearchResponse"]
 
 
 class KnowledgeBase:
-    """Documents, chunks, vectors and the lexical index of one folder."""
+    """Documents, chunks, vectors and the lexical index of one index folder."""
 
-    def __init__(self, folder: Path, embedder: Embedder, settings: Settings) -> None:
-        self.folder = folder
+    def __init__(
+        self, folder: Path, embedder: Embedder, settings: Settings, manifest: Manifest
+    ) -> None:
         self.embedder = embedder
         self.settings = settings
         self.analyzer = Analyzer()
-        self._lock = threading.RLock()
-        manifest = _read_manifest(folder)
-        if manifest is None:
-            folder.mkdir(parents=True, exist_ok=True)
-            manifest = {
-                "embedder": embedder.name,
-                "dim": embedder.dim,
-                "vector_index": settings.vector_index,
-                "format": 1,
-            }
-            tmp = folder / (MANIFEST_FILE + ".tmp")
-            tmp.write_text(json.dumps(manifest, indent=2))
-            os.replace(tmp, folder / MANIFEST_FILE)
-        if manifest["embedder"] != embedder.name or manifest["dim"] != embedder.dim:
-            check_embedder(folder, embedder.name)
-            raise EmbedderMismatch(
-                f"embedder {embedder.name!r} gives {embedder.dim}-d vectors, "
-                f"index {folder} holds {manifest['dim']}-d"
-            )
-        self.manifest = manifest
-        self.store = Store(folder / DB_FILE)
-        self._vectors: VectorIndex = make_vector_index(manifest["vector_index"], embedder.dim)
-        self._fields: VectorIndex = make_vector_index(manifest["vector_index"], embedder.dim)
-        self._vec_generation = -1
-        self._sync()
+        self.index = IndexFolder(folder, manifest, settings)
+        self.index.on_switch = self._follow_embedder
+        self._bulk = threading.local()
 
-    # -- opening ------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        """The index folder."""
+        return self.index.path
+
+    @property
+    def on_wait(self) -> Callable[[str], None] | None:
+        """Told once, in one line, when a write waits for another writer."""
+        return self.index.on_wait
+
+    @on_wait.setter
+    def on_wait(self, callback: Callable[[str], None] | None) -> None:
+        self.index.on_wait = callback
+
+    # -- opening ------------------------------------------------------------------------
     @classmethod
     def open(
         cls,
@@ -143,360 +80,208 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         create: bool = True,
         load_model: bool = True,
+        verify: bool = True,
     ) -> KnowledgeBase:
         """Open (or create) the knowledge base in ``folder`` (default: settings.index).
 
-        The embedder is checked against the manifest before a model is loaded. With
-        ``load_model=False`` (an existing index only) nothing can be embedded, but
-        reads and removals work without the model's start-up cost.
+        The embedder and analyzer are checked against the manifest before a model loads.
+        With ``load_model=False`` (an existing index only) nothing can be embedded, but
+        reads and removals work without the model's start-up cost. ``verify=False``
+        skips the checks, for ``reindex`` of an index built otherwise.
         """
         folder = Path(folder or settings.index)
-        manifest = _read_manifest(folder)
+        manifest = manifests.read(folder)
         if manifest is None and (not create or not load_model):
             raise IndexNotFound(
                 f"no knowledge base in {folder}; create one with 'kb ingest PATH --index {folder}'"
             )
-        if embedder is None and not load_model:
-            embedder = UnloadedEmbedder(manifest["embedder"], manifest["dim"])
+        if manifest is not None and verify:
+            if embedder is not None:
+                spec = embedder.name
+            else:
+                spec = settings.embedder if load_model else manifest.embedder
+            manifests.check(folder, manifest, spec, ANALYZER_VERSION)
         if embedder is None:
-            check_embedder(folder, settings.embedder)
-            embedder = get_embedder(settings.embedder)
-        return cls(folder, embedder, settings)
+            embedder = (
+                get_embedder(settings.embedder)
+                if load_model
+                else UnloadedEmbedder(manifest.embedder, manifest.dim)
+            )
+        if manifest is None:
+            new = Manifest(
+                embedder.name, embedder.dim, ANALYZER_VERSION, settings.vector_index, FIRST_STORE
+            )
+            manifest = IndexFolder.create(folder, new, settings.write_timeout)
+        if verify and manifest.dim != embedder.dim:
+            raise EmbedderMismatch(
+                f"embedder {embedder.name!r} gives {embedder.dim}-d vectors, "
+                f"index {folder} holds {manifest.dim}-d"
+            )
+        kb = cls(folder, embedder, settings, manifest)
+        if create:
+            kb.index.remove_unfinished_stores()
+        return kb
 
     def close(self) -> None:
-        """Release the SQLite connection."""
-        self.store.close()
+        """Release the SQLite connections."""
+        self.index.close()
 
     def warm_up(self) -> None:
-        """Load the model weights and the compound lexicon now, not on the first query."""
+        """Load the model, the compound lexicon and the vectors now, not on the first query."""
         self.embedder.embed_queries(["Aufwärmen"])
         self.analyzer.query_terms("Wasserstoffstrategie")
+        with self.index.reading():
+            pass
 
-    # -- consistency --------------------------------------------------------------
-    def _sync(self) -> None:
-        """Bring the in-memory FAISS copy to the store's generation.
-
-        Another process (a CLI ingest next to a running server) may have written.
-        """
-        gen = self.store.generation()
-        if gen == self._vec_generation:
+    def _follow_embedder(self, manifest: Manifest) -> None:
+        """A reindex switched to another embedder: use it from now on."""
+        if manifest.embedder == self.embedder.name:
             return
-        self._vectors = self._load_or_rebuild(VECTORS_FILE, self.store.iter_vectors, gen)
-        self._fields = self._load_or_rebuild(FIELDS_FILE, self.store.iter_field_vectors, gen)
-        self._vec_generation = gen
+        if isinstance(self.embedder, UnloadedEmbedder):
+            self.embedder = UnloadedEmbedder(manifest.embedder, manifest.dim)
+        else:
+            self.embedder = get_embedder(manifest.embedder)
 
-    def _load_or_rebuild(self, name: str, rows, gen: int) -> VectorIndex:
-        """The FAISS copy in file ``name`` if it has generation ``gen``, else rebuilt."""
-        path = self.folder / name
-        loaded = VectorIndex.load(path, self.embedder.dim)
-        if loaded is not None and loaded[1] == gen:
-            return loaded[0]
-        log.info("rebuilding %s of %s from the store", name, self.folder)
-        vectors = make_vector_index(self.manifest["vector_index"], self.embedder.dim)
-        for ids, vecs in rows(self.embedder.dim):
-            vectors.add(ids, vecs)
-        vectors.save(path, gen)
-        return vectors
-
-    def _save_vectors(self, gen: int) -> None:
-        self._vectors.save(self.folder / VECTORS_FILE, gen)
-        self._fields.save(self.folder / FIELDS_FILE, gen)
-        self._vec_generation = gen
-
+    # -- writes -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Serialise writers across threads and processes, starting from fresh state."""
-        with self._lock, open(self.folder / LOCK_FILE, "a+") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                self._sync()
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    def bulk(self) -> Iterator[None]:
+        """Write many documents; the vector snapshot is saved once, at the end.
 
-    # -- writes -------------------------------------------------------------------
-    def source_state(self, source: str) -> tuple[str, str] | None:
-        """(doc id, sha256) of the document that came from ``source``, if any."""
-        with self._lock:
-            return self.store.source_state(source)
-
-    def id_taken(self, doc_id: str) -> bool:
-        """Whether a document already uses this id."""
-        with self._lock:
-            return self.store.id_taken(doc_id)
+        Each document still commits on its own (an interruption loses at most the one
+        being written), and other writers may write between documents.
+        """
+        depth = getattr(self._bulk, "depth", 0)
+        self._bulk.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._bulk.depth = depth
+            if depth == 0:
+                with self.index.writing(save=True):
+                    pass
 
     def add_document(
         self,
-        doc_id: str,
+        doc_id: str | None,
         doc: NewDocument,
         vectors: np.ndarray | None = None,
         fmt: str | None = None,
-    ) -> None:
-        """Write a document (replacing one with the same id) with all its chunks.
+    ) -> str:
+        """Write a document with all its chunks and vectors; returns its id.
 
-        Embeds the chunks unless ``vectors`` are given. Either everything is written
-        or nothing.
+        A document from the same source is replaced and keeps its id. Otherwise
+        ``doc_id`` (or ``doc.doc_id``) is used if no other document has it, else a
+        suffix from the source makes it unique. Embeds the chunks unless ``vectors``
+        are given. Either everything is written or nothing.
         """
         if vectors is None:
-            vectors = self.embed_chunks(doc)
+            vectors = self.embedder.embed_passages([c.text for c in doc.chunks])
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(doc.chunks), self.embedder.dim):
             raise ValueError(
                 f"expected vectors of shape ({len(doc.chunks)}, {self.embedder.dim}), "
                 f"got {vectors.shape}"
             )
-        fields = self.embed_fields(doc, vectors)
+        fields = embed_fields(
+            self.embedder, doc, vectors, sentence_vectors=self.settings.sentence_vectors
+        )
         chunk_terms = [self.analyzer.chunk_fields(c.text) for c in doc.chunks]
         title_terms = " ".join(self.analyzer.index_terms(doc.title))
-        with self._writing():
-            res = self.store.upsert_document(
-                doc_id, doc, vectors, chunk_terms, title_terms, fmt, fields
+        with self.index.writing() as handle:
+            state = handle.store.source_state(doc.source)
+            target = state[0] if state else _free_id(handle.store, doc_id or doc.doc_id, doc.source)
+            changes = handle.store.upsert_document(
+                target, doc, vectors, chunk_terms, title_terms, fmt, fields
             )
-            self._vectors.remove(np.asarray(res.removed_chunks, dtype=np.int64))
-            self._vectors.add(np.asarray(res.new_chunks, dtype=np.int64), vectors)
-            self._fields.remove(np.asarray(res.removed_fields, dtype=np.int64))
-            if fields:
-                self._fields.add(
-                    np.asarray(res.new_fields, dtype=np.int64), np.stack([f.vector for f in fields])
-                )
-            self._save_vectors(res.generation)
-
-    def embed_chunks(self, doc: NewDocument) -> np.ndarray:
-        """Passage vectors of a document's chunks."""
-        return self.embedder.embed_passages([c.text for c in doc.chunks])
-
-    def embed_fields(self, doc: NewDocument, passage_vectors: np.ndarray) -> list[FieldVector]:
-        """The document's vectors besides its passages.
-
-        One per sentence of each chunk (if ``sentence_vectors``; a one-sentence chunk
-        reuses its passage vector), the normalised mean of the passage vectors and one
-        of the metadata text (title, topics, event).
-        """
-        fields: list[FieldVector] = []
-        if self.settings.sentence_vectors:
-            texts: list[str] = []
-            owners: list[int] = []
-            for i, chunk in enumerate(doc.chunks):
-                sentences = split_sentences(chunk.text)
-                if len(sentences) <= 1:
-                    fields.append(FieldVector("sentence", i, passage_vectors[i]))
-                    continue
-                texts.extend(sentences)
-                owners.extend([i] * len(sentences))
-            if texts:
-                vecs = self.embedder.embed_passages(texts)
-                fields.extend(
-                    FieldVector("sentence", i, v) for i, v in zip(owners, vecs, strict=True)
-                )
-        if len(passage_vectors):
-            mean = passage_vectors.mean(axis=0)
-            norm = float(np.linalg.norm(mean))
-            if norm > 0:
-                fields.append(FieldVector("document", None, (mean / norm).astype(np.float32)))
-        meta = metadata_text(doc)
-        if meta:
-            fields.append(FieldVector("metadata", None, self.embedder.embed_passages([meta])[0]))
-        return fields
+            handle.mirror.apply(changes)
+        return target
 
     def remove_document(self, doc_id: str) -> None:
         """Delete a document and everything derived from it."""
-        with self._writing():
-            result = self.store.delete_document(doc_id)
-            if result is None:
+        with self.index.writing() as handle:
+            changes = handle.store.delete_document(doc_id)
+            if changes is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
-            self._vectors.remove(np.asarray(result.removed_chunks, dtype=np.int64))
-            self._fields.remove(np.asarray(result.removed_fields, dtype=np.int64))
-            self._save_vectors(result.generation)
+            handle.mirror.apply(changes)
 
-    # -- reads --------------------------------------------------------------------
+    def reindex(self, embedder_spec: str | None = None) -> int:
+        """Re-embed (with ``embedder_spec``, default: the index's) and re-analyse every
+        document into a new store and switch to it; returns the number of documents."""
+        spec = embedder_spec or self.index.current().manifest.embedder
+        embedder = (
+            self.embedder
+            if spec == self.embedder.name and not isinstance(self.embedder, UnloadedEmbedder)
+            else get_embedder(spec)
+        )
+        count = reindexing.rebuild(
+            self.index, embedder, self.analyzer, sentence_vectors=self.settings.sentence_vectors
+        )
+        self.embedder = embedder
+        return count
+
+    # -- reads --------------------------------------------------------------------------
+    def source_state(self, source: str) -> tuple[str, str] | None:
+        """(doc id, sha256) of the document that came from ``source``, if any."""
+        return self.index.current().store.source_state(source)
+
     def get_document(self, doc_id: str) -> dict:
         """Metadata and full text of a document."""
-        with self._lock:
-            doc = self.store.get_document(doc_id)
+        doc = self.index.current().store.get_document(doc_id)
         if doc is None:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return doc
 
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
         """Documents' metadata, newest report first."""
-        with self._lock:
-            return self.store.list_documents(offset, limit)
+        return self.index.current().store.list_documents(offset, limit)
 
     def stats(self) -> dict:
-        """Counts and the embedder of this knowledge base."""
-        with self._lock:
-            self._sync()
-            counts = self.store.counts()
-            counts["vectors"] = len(self._vectors)
+        """Counts, the generation and the embedder of this knowledge base."""
+        with self.index.reading() as view:
+            counts = view.store.counts()
+            counts["vectors"] = len(view.mirror)
+            counts["generation"] = view.generation
+        manifest = self.index.current().manifest
         counts.update(
             index=str(self.folder),
-            embedder=self.manifest["embedder"],
-            dim=self.manifest["dim"],
-            vector_index=self.manifest["vector_index"],
+            embedder=manifest.embedder,
+            dim=manifest.dim,
+            vector_index=manifest.vector_index,
         )
         return counts
 
-    def validate_query(self, query: str, k: int, offset: int = 0) -> str:
-        """The cleaned query, or InvalidQuery with a message a user can act on."""
-        if query is None:
-            raise InvalidQuery("query is missing")
-        query = " ".join(query.split())
-        if not query:
-            raise InvalidQuery("query is empty")
-        if len(query) > self.settings.max_query_chars:
-            raise InvalidQuery(
-                f"query is too long ({len(query)} characters, at most "
-                f"{self.settings.max_query_chars})"
-            )
-        if not 1 <= k <= self.settings.max_k:
-            raise InvalidQuery(f"k must be between 1 and {self.settings.max_k}")
-        if offset < 0:
-            raise InvalidQuery("offset must not be negative")
-        return query
-
-    def fusion_weights(self) -> FusionWeights:
-        """The hybrid ranking's parameters from the settings."""
-        s = self.settings
-        return FusionWeights(
-            lexical=s.lexical_weight,
-            sentence=s.sentence_weight,
-            document=s.document_weight,
-            metadata=s.metadata_weight,
-        )
-
-    def _evidence(
-        self,
-        qvec: np.ndarray | None,
-        terms: list[str],
-        n: int,
-        ranking: str,
-        weights: FusionWeights,
-    ) -> Evidence:
-        """Run the retrievers a ranking needs (caller holds the lock, state synced)."""
-        passages: list[tuple[int, float]] = []
-        field_hits: list[tuple[int, float]] = []
-        if qvec is not None:
-            ids, scores = self._vectors.search(qvec, n)
-            passages = list(zip(ids.tolist(), scores.tolist(), strict=True))
-            if len(self._fields) and (weights.sentence or weights.document or weights.metadata):
-                # sentences outnumber passages several times; documents are few
-                ids, scores = self._fields.search(qvec, 4 * n)
-                field_hits = list(zip(ids.tolist(), scores.tolist(), strict=True))
-        lex = self.store.lexical_search(fts_query(terms), n) if terms else []
-        owners = self.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
-        fields = self.store.field_owners([f for f, _ in field_hits])
-        ev = Evidence()
-        ev.passages = [(c, owners[c], s) for c, s in passages if c in owners]
-        ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
-        sentences, documents, metadata = [], {}, {}
-        for f, s in field_hits:
-            if f not in fields:
-                continue
-            kind, chunk_id, doc_id = fields[f]
-            if kind == "sentence":
-                sentences.append((chunk_id, doc_id, s))
-            elif kind == "document":
-                documents[doc_id] = max(s, documents.get(doc_id, -1.0))
-            elif kind == "metadata":
-                metadata[doc_id] = max(s, metadata.get(doc_id, -1.0))
-        ev.sentences, ev.documents, ev.metadata = sentences, documents, metadata
-        if ranking == "hybrid" and terms and weights.lexical > 0:
-            candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
-            candidates |= {c for c, _, _ in sentences}
-            members, df, n_chunks = self.store.term_chunks(terms, candidates)
-            ev.coverage = term_coverage(members, candidates, n_chunks, df)
-        return ev
-
     def search(
-        self, query: str, k: int | None = None, offset: int = 0, ranking: str | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        offset: int | None = 0,
+        ranking: Ranking | str | None = None,
     ) -> SearchResponse:
         """Reports for a query, best first: one hit per document with its best passage."""
         started = time.perf_counter()
-        k = self.settings.default_k if k is None else k
-        query = self.validate_query(query, k, offset)
-        ranking = ranking or self.settings.ranking
-        if ranking not in RANKINGS:
-            raise InvalidQuery(f"unknown ranking {ranking!r}; use one of {', '.join(RANKINGS)}")
+        query = queries.clean_query(query, self.settings)
+        k, offset = queries.paging(k, offset, self.settings)
+        ranking = Ranking.parse(ranking or self.settings.ranking)
         n = max(self.settings.candidates, (k + offset) * 5)
-        qvec = self.embedder.embed_queries([query])[0] if ranking != "lexical" else None
-        terms = self.analyzer.query_terms(query) if ranking != "dense" else []
-        weights = self.fusion_weights()
-        with self._lock:
-            self._sync()
-            evidence = self._evidence(qvec, terms, n, ranking, weights)
+        qvec = self.embedder.embed_queries([query])[0] if ranking is not Ranking.LEXICAL else None
+        terms = self.analyzer.query_terms(query) if ranking is not Ranking.DENSE else []
+        weights = FusionWeights.from_settings(self.settings)
+        with self.index.reading() as view:
+            evidence = retrieval.collect(view, qvec, terms, n, ranking, weights)
             ranked = rank_documents(evidence, method=ranking, weights=weights)
             page = ranked[offset : offset + k]
-            chunks = self.store.chunks([r.chunk_id for r in page])
-            metas = self.store.documents_meta([r.doc_id for r in page])
-        results = []
-        for r in page:
-            chunk = chunks[r.chunk_id]
-            meta = metas[r.doc_id]
-            spans = self.analyzer.match_spans(chunk.text, query)
-            snip = make_snippet(chunk.text, spans, self.settings.snippet_chars)
-            results.append(
-                SearchHit(
-                    id=r.doc_id,
-                    title=meta["title"],
-                    snippet=snip.text,
-                    highlights=snip.highlights,
-                    score=round(float(r.score), 6),
-                    date=meta["date"],
-                    event=meta["event"],
-                    location=meta["location"],
-                    organiser=meta["organiser"],
-                    topics=meta["topics"],
-                    source=meta["source"],
-                    source_url=meta["source_url"],
-                    page=chunk.page,
-                    format=meta["format"],
-                )
-            )
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query, len(ranked), round(took, 2), results, k, offset)
+            chunks = view.store.chunks([r.chunk_id for r in page])
+            metas = view.store.documents_meta([r.doc_id for r in page])
+        hits = build_hits(page, chunks, metas, query, self.analyzer, self.settings.snippet_chars)
+        took = round((time.perf_counter() - started) * 1000, 2)
+        return SearchResponse(query, len(ranked), took, hits, k, offset)
 
 
-def metadata_text(doc: NewDocument) -> str:
-    """The text of a document's metadata vector: title, topics and event."""
-    parts = [doc.title or "", *doc.topics, doc.event or ""]
-    return " · ".join(p.strip() for p in parts if p and p.strip())
-
-
-def reindex(settings: Settings, embedder_spec: str) -> int:
-    """Re-embed every document of ``settings.index`` with another embedder.
-
-    Builds the new index beside the old one from the stored chunks (no re-extraction)
-    and swaps folders only when it is complete, so a failure leaves the old index as
-    it was. Returns the number of documents.
-    """
-    import shutil
-
-    folder = Path(settings.index)
-    old = KnowledgeBase.open(settings, create=False, load_model=False)
-    target = folder.with_name(folder.name + ".reindex")
-    if target.exists():
-        shutil.rmtree(target)
-    new = KnowledgeBase.open(
-        settings.model_copy(update={"index": target, "embedder": embedder_spec})
-    )
-    count = 0
-    try:
-        with old._writing():
-            for doc_id in old.store.document_ids():
-                doc, fmt = old.store.load_document(doc_id)
-                new.add_document(doc_id, doc, fmt=fmt)
-                count += 1
-    except BaseException:
-        new.close()
-        shutil.rmtree(target, ignore_errors=True)
-        raise
-    finally:
-        old.close()
-    new.close()
-    backup = folder.with_name(folder.name + ".old")
-    if backup.exists():
-        shutil.rmtree(backup)
-    os.replace(folder, backup)
-    os.replace(target, folder)
-    shutil.rmtree(backup)
-    return count
+def _free_id(store: Store, wanted: str | None, source: str) -> str:
+    """``wanted`` if no document has it, else made unique by a hash of the source."""
+    base = wanted or "dokument"
+    digest = hashlib.sha1(source.encode("utf-8", "surrogateescape")).hexdigest()
+    for candidate in (base, f"{base}-{digest[:6]}", f"{base}-{digest[:12]}", f"{base}-{digest}"):
+        if not store.id_taken(candidate):
+            return candidate
+    raise ValueError(f"no free id for {source!r}")

@@ -31,23 +31,57 @@ the query's best BM25.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from .errors import InvalidQuery
+
+if TYPE_CHECKING:  # settings import this module for the enum
+    from .settings import Settings
 
 #: (chunk id, document id, score); higher scores are better
 Hit = tuple[int, str, float]
 
-RANKINGS = ("hybrid", "dense", "lexical")
+
+class Ranking(StrEnum):
+    """How results are ranked: the fusion, or one retriever alone (the baselines)."""
+
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+    @classmethod
+    def parse(cls, value: str | Ranking) -> Ranking:
+        """The ranking a name gives; InvalidQuery naming the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(r.value for r in cls)
+            raise InvalidQuery(
+                f"unknown ranking {value!r}; use one of {choices}", code="unknown_ranking"
+            ) from None
 
 
 @dataclass(frozen=True)
 class FusionWeights:
     """The few parameters of the hybrid ranking (see the module docstring)."""
 
-    lexical: float = 0.4
-    sentence: float = 0.5
-    document: float = 1.0
-    metadata: float = 0.5
+    lexical: float
+    sentence: float
+    document: float
+    metadata: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FusionWeights:
+        """The weights configured by ``KB_*_WEIGHT``."""
+        return cls(
+            lexical=settings.lexical_weight,
+            sentence=settings.sentence_weight,
+            document=settings.document_weight,
+            metadata=settings.metadata_weight,
+        )
 
 
 @dataclass
@@ -79,39 +113,6 @@ class RankedDoc:
     lexical: float | None = None  # coverage (hybrid) or scaled bm25 (lexical)
 
 
-def idf(df: int, n: int) -> float:
-    """Inverse document frequency of a term in ``df`` of ``n`` passages (always > 0)."""
-    return math.log((n + 1) / (df + 0.5))
-
-
-def term_coverage(
-    postings: Mapping[str, Collection[int]],
-    chunks: Iterable[int],
-    n_chunks: int,
-    df: Mapping[str, int] | None = None,
-) -> dict[int, float]:
-    """IDF-weighted share of the query terms each of ``chunks`` contains, in [0, 1].
-
-    ``postings`` maps every query term to the ids of the chunks that contain it: all of
-    them, or only those among ``chunks`` when ``df`` gives each term's document
-    frequency over the whole corpus. A term absent from the corpus keeps its full IDF
-    in the denominator: a query whose words the corpus does not know gets a low
-    coverage everywhere.
-    """
-    if df is None:
-        df = {t: len(ids) for t, ids in postings.items()}
-    weights = {t: idf(df.get(t, 0), n_chunks) for t in postings}
-    total = sum(weights.values())
-    if total <= 0:
-        return {}
-    out = {}
-    for c in chunks:
-        share = sum(w for t, w in weights.items() if c in postings[t]) / total
-        if share > 0:
-            out[c] = share
-    return out
-
-
 def _best_per_doc(hits: Sequence[Hit]) -> dict[str, tuple[float, int]]:
     best: dict[str, tuple[float, int]] = {}
     for chunk_id, doc_id, score in hits:
@@ -126,13 +127,12 @@ def _floor(scores) -> float | None:
 
 
 def rank_documents(
-    evidence: Evidence, *, method: str = "hybrid", weights: FusionWeights | None = None
+    evidence: Evidence, *, method: Ranking | str, weights: FusionWeights
 ) -> list[RankedDoc]:
     """Rank documents: one entry per document, best first (ties by document id)."""
-    if method not in RANKINGS:
-        raise ValueError(f"unknown ranking {method!r}; use one of {', '.join(RANKINGS)}")
-    w = weights or FusionWeights()
-    if method == "lexical":
+    method = Ranking.parse(method)
+    w = weights
+    if method is Ranking.LEXICAL:
         return _rank_lexical(evidence.lexical)
 
     # per chunk: owner, passage cosine and best sentence cosine
@@ -145,7 +145,7 @@ def rank_documents(
     for c, d, s in evidence.sentences:
         owner[c] = d
         sentence[c] = max(s, sentence.get(c, -math.inf))
-    use_lexical = method == "hybrid" and w.lexical > 0
+    use_lexical = method is Ranking.HYBRID and w.lexical > 0
     if use_lexical:
         for c, d, _ in evidence.lexical:
             owner[c] = d

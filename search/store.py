@@ -1,23 +1,37 @@
-"""SQLite store: documents, chunks (with their vectors) and the lexical FTS5 index.
+"""SQLite store: documents, chunks and all their vectors, the lexical index, the vector log.
 
-Everything a document consists of is written in one transaction, so a document is
-either fully present (metadata, chunks, vectors, lexical terms) or absent.
+The store is the source of truth. Everything a document consists of is written in one
+transaction, so a document is either fully present (metadata, chunks, vectors, lexical
+terms) or absent. Every write bumps the ``generation`` counter and appends the vector ids
+it added and removed to ``vector_log``; the in-memory FAISS mirrors (``search.mirror``)
+follow the store by replaying that log, so no process has to rewrite a vector file after
+each write.
+
+Connections are per thread. A request reads inside ``read()``, one SQLite read
+transaction, so it sees one committed state from its first to its last statement (WAL
+mode lets it read while a writer writes). Writes run inside ``write()``
+(``BEGIN IMMEDIATE``); the caller holds the index's write lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from . import lexical
+from .errors import IndexFormatError
+from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -44,7 +58,7 @@ CREATE TABLE IF NOT EXISTS documents (
     updated_at TEXT NOT NULL
 );
 -- AUTOINCREMENT: chunk ids are never reused, so a stale vector can never point at
--- another document's passage.
+-- another document's passage, and a vector id is added and removed at most once.
 CREATE TABLE IF NOT EXISTS chunks (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id   TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -56,8 +70,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, position);
 -- Further vectors of a document besides its passages: one per sentence of a chunk
 -- (kind 'sentence', chunk_id set), the mean of its passage vectors ('document') and
--- its metadata ('metadata'). Their FAISS copy (fields.faiss) is derived like the
--- passages' one. AUTOINCREMENT for the same reason as chunks.
+-- its metadata ('metadata'). AUTOINCREMENT for the same reason as chunks.
 CREATE TABLE IF NOT EXISTS field_vectors (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id   TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -66,24 +79,28 @@ CREATE TABLE IF NOT EXISTS field_vectors (
     vector   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS field_vectors_doc ON field_vectors(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
--- per-term row counts of chunk_fts (document frequency), kept current by FTS5 itself
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row');
+-- What each write did to the vector spaces, for the mirrors to replay: ``added`` is 1
+-- for an added id, 0 for a removed one. Entries up to meta 'log_floor' are pruned.
+CREATE TABLE IF NOT EXISTS vector_log (
+    generation INTEGER NOT NULL,
+    space      TEXT NOT NULL,
+    added      INTEGER NOT NULL,
+    id         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vector_log_generation ON vector_log(generation);
 """
 
 #: kinds of field_vectors
 FIELD_KINDS = ("sentence", "document", "metadata")
 
+#: vector spaces and the table that holds each one's vectors
+SPACES = {"passages": "chunks", "fields": "field_vectors"}
+
 #: documents' columns without the full text (result lists, metadata)
 _META_COLUMNS = (
-    "id, source, format, title, date, event, location, organiser, topics, language, "
+    "id, source, sha256, format, title, date, event, location, organiser, topics, language, "
     "source_url, pages, n_chunks, added_at, updated_at"
 )
-#: ids bound per ``IN (...)`` query, well below SQLite's limit on variables
-_IN_BATCH = 500
-
-#: bm25 column weights of chunk_fts: whole-word stems, compound parts, document title
-FTS_WEIGHTS = (1.0, 0.75, 0.5)
 
 
 @dataclass
@@ -110,76 +127,160 @@ class FieldVector:
 
 
 @dataclass
-class WriteResult:
-    """What a write changed: the generation and the vector ids removed and added."""
+class VectorChanges:
+    """What one write did to the vector spaces: ids removed, and ids added with vectors."""
 
     generation: int
-    removed_chunks: list[int]
-    new_chunks: list[int]
-    removed_fields: list[int]
-    new_fields: list[int]
+    removed: dict[str, list[int]] = field(default_factory=dict)
+    added: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _as_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
 class Store:
-    """One SQLite file. Not shared across threads without the caller's lock."""
+    """One SQLite file with a connection per thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.executescript(_SCHEMA)
-        if self.get_meta("schema_version") is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-            self.set_meta("generation", "0")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+
+    # -- connections and transactions ---------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
 
     def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
+        """Close every thread's connection."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
 
-    # -- meta ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every statement inside sees the same committed state.
+
+        Nested use joins the outer transaction.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction that bumps the generation; rolled back on any error."""
+        conn = self.conn
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    # -- schema -------------------------------------------------------------------------
+    def schema_version(self) -> int | None:
+        """The schema version recorded in the file; None for a new, empty file."""
+        try:
+            value = self.get_meta("schema_version")
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
+        return None if value is None else int(value)
+
+    def check_schema(self) -> None:
+        """IndexFormatError unless this version of the code can read the file as it is."""
+        version = self.schema_version()
+        if version != SCHEMA_VERSION:
+            raise IndexFormatError(_format_message(self.path, version))
+
+    def create_or_migrate(self) -> None:
+        """Create the tables, or bring an older schema to this version (caller holds the
+        write lock). Version 2 lacks the vector log: the mirrors rebuild once."""
+        version = self.schema_version()
+        if version is not None and version not in (2, SCHEMA_VERSION):
+            raise IndexFormatError(_format_message(self.path, version))
+        if version == SCHEMA_VERSION:
+            return
+        self.conn.executescript(_SCHEMA + lexical.SCHEMA)
+        with self.write() as cur:
+            gen = self._generation(cur)
+            chunks = cur.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            for key, value in {
+                "schema_version": SCHEMA_VERSION,
+                "generation": gen,
+                "log_floor": gen,  # nothing logged before now
+                "chunks": chunks,
+            }.items():
+                self._set_meta(cur, key, str(value))
+
+    # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table, or None."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a value of the meta table."""
-        self.conn.execute(
+    @staticmethod
+    def _set_meta(cur: sqlite3.Cursor, key: str, value: str) -> None:
+        cur.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
-    def generation(self) -> int:
-        """Counter bumped by every committed write; the FAISS copy records it too."""
-        return int(self.get_meta("generation") or 0)
+    @staticmethod
+    def _generation(cur: sqlite3.Cursor | sqlite3.Connection) -> int:
+        row = cur.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
-    def _bump_generation(self) -> int:
-        gen = self.generation() + 1
-        self.set_meta("generation", str(gen))
+    def generation(self) -> int:
+        """Counter bumped by every committed write."""
+        return self._generation(self.conn)
+
+    def log_floor(self) -> int:
+        """The vector log holds every change after this generation."""
+        return int(self.get_meta("log_floor") or 0)
+
+    def _bump_generation(self, cur: sqlite3.Cursor) -> int:
+        gen = self._generation(cur) + 1
+        self._set_meta(cur, "generation", str(gen))
         return gen
 
-    # -- writes -------------------------------------------------------------------
-    def source_state(self, source: str) -> tuple[str, str] | None:
-        """(doc id, sha256) of the document ingested from ``source``, if any."""
-        row = self.conn.execute(
-            "SELECT id, sha256 FROM documents WHERE source = ?", (source,)
-        ).fetchone()
-        return None if row is None else (row["id"], row["sha256"])
+    def _add_chunk_count(self, cur: sqlite3.Cursor, delta: int) -> None:
+        if delta:
+            cur.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'chunks'",
+                (delta,),
+            )
 
-    def id_taken(self, doc_id: str) -> bool:
-        """Whether a document already uses this id."""
-        row = self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return row is not None
-
+    # -- writes -------------------------------------------------------------------------
     def upsert_document(
         self,
         doc_id: str,
@@ -189,12 +290,12 @@ class Store:
         title_terms: str,
         fmt: str | None = None,
         fields: Sequence[FieldVector] = (),
-    ) -> WriteResult:
+    ) -> VectorChanges:
         """Insert or replace a document with its chunks in one transaction.
 
         ``chunk_terms`` holds, per chunk, (whole-word terms, compound-part terms) joined
         by spaces; ``fields`` the document's further vectors (sentences, centroid,
-        metadata).
+        metadata). Another document with the same source is replaced too.
         """
         if len(vectors) != len(doc.chunks) or len(chunk_terms) != len(doc.chunks):
             raise ValueError("one vector and one term list per chunk are required")
@@ -205,15 +306,17 @@ class Store:
                 raise ValueError(f"bad field vector {f.kind!r} for chunk {f.chunk}")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         now = _now()
-        cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            removed, removed_fields = self._delete_chunks(cur, doc_id)
+        with self.write() as cur:
+            changes = VectorChanges(0)
             existing = cur.execute(
                 "SELECT added_at FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
-            added_at = existing["added_at"] if existing else now
-            cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            for (other,) in cur.execute(
+                "SELECT id FROM documents WHERE source = ? AND id != ?", (doc.source, doc_id)
+            ).fetchall():
+                self._delete(cur, other, changes)
+            if existing:
+                self._delete(cur, doc_id, changes)
             cur.execute(
                 "INSERT INTO documents(id, source, sha256, format, title, date, event, "
                 "location, organiser, topics, language, source_url, pages, text, n_chunks, "
@@ -234,103 +337,169 @@ class Store:
                     doc.pages,
                     doc.text,
                     len(doc.chunks),
-                    added_at,
+                    existing["added_at"] if existing else now,
                     now,
                 ),
             )
-            new_ids: list[int] = []
+            chunk_ids: list[int] = []
             for chunk, vec, (terms, parts) in zip(doc.chunks, vectors, chunk_terms, strict=True):
                 cur.execute(
                     "INSERT INTO chunks(doc_id, position, page, text, vector) VALUES (?,?,?,?,?)",
-                    (doc_id, chunk.position, chunk.page, chunk.text, vec.tobytes()),
+                    (doc_id, chunk.position, chunk.page, chunk.text, _as_blob(vec)),
                 )
-                chunk_id = int(cur.lastrowid)
-                new_ids.append(chunk_id)
-                cur.execute(
-                    "INSERT INTO chunk_fts(rowid, terms, parts, title) VALUES (?,?,?,?)",
-                    (chunk_id, terms, parts, title_terms),
-                )
-            new_fields: list[int] = []
+                chunk_ids.append(int(cur.lastrowid))
+                lexical.index_chunk(cur, chunk_ids[-1], terms, parts, title_terms)
+            self._add_chunk_count(cur, len(chunk_ids))
+            field_ids: list[int] = []
             for f in fields:
                 cur.execute(
                     "INSERT INTO field_vectors(doc_id, chunk_id, kind, vector) VALUES (?,?,?,?)",
                     (
                         doc_id,
-                        None if f.chunk is None else new_ids[f.chunk],
+                        None if f.chunk is None else chunk_ids[f.chunk],
                         f.kind,
-                        np.ascontiguousarray(f.vector, dtype=np.float32).tobytes(),
+                        _as_blob(f.vector),
                     ),
                 )
-                new_fields.append(int(cur.lastrowid))
-            gen = self._bump_generation()
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        return WriteResult(gen, removed, new_ids, removed_fields, new_fields)
+                field_ids.append(int(cur.lastrowid))
+            changes.added["passages"] = (np.asarray(chunk_ids, dtype=np.int64), vectors)
+            if fields:
+                changes.added["fields"] = (
+                    np.asarray(field_ids, dtype=np.int64),
+                    np.stack([np.asarray(f.vector, dtype=np.float32) for f in fields]),
+                )
+            changes.generation = self._commit_changes(cur, changes)
+        return changes
 
-    def _delete_chunks(self, cur: sqlite3.Cursor, doc_id: str) -> tuple[list[int], list[int]]:
-        """Delete a document's chunks, terms and field vectors; returns both id lists."""
+    def delete_document(self, doc_id: str) -> VectorChanges | None:
+        """Remove a document; returns what was removed, or None if it is absent."""
+        with self.write() as cur:
+            if not cur.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
+                return None
+            changes = VectorChanges(0)
+            self._delete(cur, doc_id, changes)
+            changes.generation = self._commit_changes(cur, changes)
+        return changes
+
+    def _delete(self, cur: sqlite3.Cursor, doc_id: str, changes: VectorChanges) -> None:
+        """Delete a document with its chunks, terms and field vectors (inside a write)."""
         fields = [
             r[0] for r in cur.execute("SELECT id FROM field_vectors WHERE doc_id = ?", (doc_id,))
         ]
-        if fields:
+        chunks = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        cur.execute("DELETE FROM field_vectors WHERE doc_id = ?", (doc_id,))
+        lexical.drop_chunks(cur, chunks)
+        cur.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self._add_chunk_count(cur, -len(chunks))
+        changes.removed.setdefault("passages", []).extend(chunks)
+        changes.removed.setdefault("fields", []).extend(fields)
+
+    def _commit_changes(self, cur: sqlite3.Cursor, changes: VectorChanges) -> int:
+        """Bump the generation and log the write's vector ids under it."""
+        gen = self._bump_generation(cur)
+        rows = [(gen, space, 0, int(i)) for space, ids in changes.removed.items() for i in ids] + [
+            (gen, space, 1, int(i)) for space, (ids, _) in changes.added.items() for i in ids
+        ]
+        cur.executemany(
+            "INSERT INTO vector_log(generation, space, added, id) VALUES (?,?,?,?)", rows
+        )
+        return gen
+
+    def rewrite_vectors(
+        self,
+        doc_id: str,
+        vectors: np.ndarray,
+        chunk_terms: Sequence[tuple[str, str]],
+        title_terms: str,
+        fields: Sequence[FieldVector],
+    ) -> None:
+        """Replace a document's vectors and lexical terms in place (a reindex): chunk ids,
+        metadata and everything else stay. Not logged; ``reset_log`` follows."""
+        with self.write() as cur:
+            chunk_ids = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT id FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
+                )
+            ]
+            if len(chunk_ids) != len(vectors) or len(chunk_ids) != len(chunk_terms):
+                raise ValueError("one vector and one term list per chunk are required")
+            lexical.drop_chunks(cur, chunk_ids)
+            for chunk_id, vec, (terms, parts) in zip(chunk_ids, vectors, chunk_terms, strict=True):
+                cur.execute("UPDATE chunks SET vector = ? WHERE id = ?", (_as_blob(vec), chunk_id))
+                lexical.index_chunk(cur, chunk_id, terms, parts, title_terms)
             cur.execute("DELETE FROM field_vectors WHERE doc_id = ?", (doc_id,))
-        ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        if ids:
-            cur.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(i,) for i in ids])
-            cur.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-        return ids, fields
+            cur.executemany(
+                "INSERT INTO field_vectors(doc_id, chunk_id, kind, vector) VALUES (?,?,?,?)",
+                [
+                    (
+                        doc_id,
+                        None if f.chunk is None else chunk_ids[f.chunk],
+                        f.kind,
+                        _as_blob(f.vector),
+                    )
+                    for f in fields
+                ],
+            )
 
-    def delete_document(self, doc_id: str) -> WriteResult | None:
-        """Remove a document; returns what was removed, or None if it is absent."""
-        cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            if not cur.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
-                cur.execute("ROLLBACK")
-                return None
-            removed, removed_fields = self._delete_chunks(cur, doc_id)
-            cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            gen = self._bump_generation()
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        return WriteResult(gen, removed, [], removed_fields, [])
+    def reset_log(self) -> None:
+        """Start the vector log afresh: mirrors of this store rebuild from the tables."""
+        with self.write() as cur:
+            gen = self._bump_generation(cur)
+            cur.execute("DELETE FROM vector_log")
+            self._set_meta(cur, "log_floor", str(gen))
 
-    # -- reads --------------------------------------------------------------------
+    def prune_log(self, upto: int) -> None:
+        """Forget logged changes up to generation ``upto`` (a saved mirror covers them)."""
+        with self.write() as cur:
+            if upto <= int(self._meta_value(cur, "log_floor") or 0):
+                return
+            cur.execute("DELETE FROM vector_log WHERE generation <= ?", (upto,))
+            self._set_meta(cur, "log_floor", str(upto))
+
+    @staticmethod
+    def _meta_value(cur: sqlite3.Cursor, key: str) -> str | None:
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    # -- reads --------------------------------------------------------------------------
     def get_document(self, doc_id: str) -> dict | None:
         """All stored fields of a document, topics decoded; None if absent."""
         row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return None if row is None else _doc_dict(row)
 
-    def _select_in(self, sql: str, values: Sequence) -> Iterator[sqlite3.Row]:
-        """Rows of ``sql`` whose ``{marks}`` placeholder takes ``values``, in batches
-        that stay below SQLite's limit on bound variables."""
-        values = list(values)
-        for start in range(0, len(values), _IN_BATCH):
-            batch = values[start : start + _IN_BATCH]
-            yield from self.conn.execute(sql.format(marks=",".join("?" * len(batch))), batch)
+    def source_state(self, source: str) -> tuple[str, str] | None:
+        """(doc id, sha256) of the document ingested from ``source``, if any."""
+        row = self.conn.execute(
+            "SELECT id, sha256 FROM documents WHERE source = ?", (source,)
+        ).fetchone()
+        return None if row is None else (row["id"], row["sha256"])
+
+    def id_taken(self, doc_id: str) -> bool:
+        """Whether a document already uses this id."""
+        row = self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row is not None
 
     def documents_meta(self, doc_ids: Sequence[str]) -> dict[str, dict]:
         """Metadata (no full text) of several documents by id."""
-        rows = self._select_in(
-            f"SELECT {_META_COLUMNS} FROM documents WHERE id IN ({{marks}})", doc_ids
+        rows = select_in(
+            self.conn, f"SELECT {_META_COLUMNS} FROM documents WHERE id IN ({{marks}})", doc_ids
         )
         return {r["id"]: _doc_dict(r) for r in rows}
 
-    def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
+    def list_documents(self, offset: int, limit: int) -> list[dict]:
         """Documents' metadata, newest report date first."""
         rows = self.conn.execute(
-            f"SELECT {_META_COLUMNS} FROM documents ORDER BY date DESC, title LIMIT ? OFFSET ?",
+            f"SELECT {_META_COLUMNS} FROM documents ORDER BY date DESC, title, id LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
         return [_doc_dict(r) for r in rows]
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id (missing ids are left out)."""
-        rows = self._select_in(
+        rows = select_in(
+            self.conn,
             "SELECT id, doc_id, position, page, text FROM chunks WHERE id IN ({marks})",
             [int(i) for i in chunk_ids],
         )
@@ -341,24 +510,31 @@ class Store:
 
     def chunk_docs(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """Document id of each chunk id."""
-        rows = self._select_in(
-            "SELECT id, doc_id FROM chunks WHERE id IN ({marks})", [int(i) for i in chunk_ids]
+        rows = select_in(
+            self.conn,
+            "SELECT id, doc_id FROM chunks WHERE id IN ({marks})",
+            [int(i) for i in chunk_ids],
         )
         return {r[0]: r[1] for r in rows}
 
-    def iter_vectors(self, dim: int, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All (chunk ids, vectors) in batches, for rebuilding the FAISS copy."""
-        return self._iter_blobs("chunks", dim, batch)
+    def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
+        """(kind, chunk id or None, document id) of each field vector id."""
+        rows = select_in(
+            self.conn,
+            "SELECT id, kind, chunk_id, doc_id FROM field_vectors WHERE id IN ({marks})",
+            [int(i) for i in field_ids],
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
-    def iter_field_vectors(
-        self, dim: int, batch: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All (field vector ids, vectors) in batches, for rebuilding their FAISS copy."""
-        return self._iter_blobs("field_vectors", dim, batch)
+    def chunk_count(self) -> int:
+        """Number of all chunks (kept in the meta table by every write)."""
+        return int(self.get_meta("chunks") or 0)
 
-    def _iter_blobs(
-        self, table: str, dim: int, batch: int
+    def iter_vectors(
+        self, space: str, dim: int, batch: int = 4096
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All (ids, vectors) of a space in batches, for rebuilding its mirror."""
+        table = SPACES[space]
         last = -1
         while True:
             rows = self.conn.execute(
@@ -367,10 +543,30 @@ class Store:
             ).fetchall()
             if not rows:
                 return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+            ids, vecs = _unpack(rows, dim)
             yield ids, vecs
             last = int(ids[-1])
+
+    def vectors(self, space: str, ids: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the given ids of a space that still exist."""
+        rows = list(
+            select_in(
+                self.conn,
+                f"SELECT id, vector FROM {SPACES[space]} WHERE id IN ({{marks}}) ORDER BY id",
+                [int(i) for i in ids],
+            )
+        )
+        return _unpack(rows, dim)
+
+    def log_between(self, after: int, upto: int) -> dict[str, tuple[set[int], set[int]]]:
+        """Per space, the (added, removed) vector ids of generations ``after``+1..``upto``."""
+        out: dict[str, tuple[set[int], set[int]]] = {s: (set(), set()) for s in SPACES}
+        for space, added, vid in self.conn.execute(
+            "SELECT space, added, id FROM vector_log WHERE generation > ? AND generation <= ?",
+            (after, upto),
+        ):
+            out[space][0 if added else 1].add(int(vid))
+        return out
 
     def document_ids(self) -> list[str]:
         """Ids of all documents, sorted."""
@@ -396,61 +592,35 @@ class Store:
         )
         return new, doc["format"]
 
-    def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
-        """(kind, chunk id or None, document id) of each field vector id."""
-        rows = self._select_in(
-            "SELECT id, kind, chunk_id, doc_id FROM field_vectors WHERE id IN ({marks})",
-            [int(i) for i in field_ids],
-        )
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-    def term_chunks(
-        self, terms: Sequence[str], chunk_ids: Collection[int]
-    ) -> tuple[dict[str, set[int]], dict[str, int], int]:
-        """Which of ``chunk_ids`` contain each term (in any column), each term's document
-        frequency over all chunks, and the number of all chunks.
-
-        Frequencies come from the FTS5 vocabulary and membership from the candidates'
-        stored terms, so the cost does not grow with how common a term is.
-        """
-        wanted = list(dict.fromkeys(terms))
-        df = dict.fromkeys(wanted, 0)
-        for term, count in self._select_in(
-            "SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
-        ):
-            df[term] = int(count)
-        members: dict[str, set[int]] = {t: set() for t in wanted}
-        for rowid, whole, parts, title in self._select_in(
-            "SELECT rowid, terms, parts, title FROM chunk_fts WHERE rowid IN ({marks})",
-            [int(c) for c in chunk_ids],
-        ):
-            # substring search on space-padded terms: much cheaper than splitting
-            present = f" {whole} {parts} {title} "
-            for term in wanted:
-                if f" {term} " in present:
-                    members[term].add(int(rowid))
-        n = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return members, df, n
-
-    def lexical_search(self, match: str, n: int) -> list[tuple[int, float]]:
-        """Top-n (chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""
-        if not match:
-            return []
-        w = FTS_WEIGHTS
-        rows = self.conn.execute(
-            f"SELECT rowid, -bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunk_fts "
-            "WHERE chunk_fts MATCH ? ORDER BY s DESC LIMIT ?",
-            (match, n),
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
-
     def counts(self) -> dict:
         """Numbers of documents, chunks and pages, and the newest change."""
         docs, pages, updated = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(pages), 0), MAX(updated_at) FROM documents"
         ).fetchone()
-        chunks = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return {"documents": docs, "chunks": chunks, "pdf_pages": pages, "last_update": updated}
+        return {
+            "documents": docs,
+            "chunks": self.chunk_count(),
+            "pdf_pages": pages,
+            "last_update": updated,
+        }
+
+
+def _unpack(rows: Sequence[sqlite3.Row], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+    return ids, vecs
+
+
+def _format_message(path: Path, version: int | None) -> str:
+    if version is not None and version > SCHEMA_VERSION:
+        return (
+            f"index {path.parent} was written by a newer version of this program (schema "
+            f"{version}, this one reads {SCHEMA_VERSION}); upgrade the program"
+        )
+    return (
+        f"index {path.parent} has an unsupported schema ({version}); "
+        f"rebuild it with 'kb ingest' into a new folder"
+    )
 
 
 def _doc_dict(row: sqlite3.Row) -> dict:

@@ -1,11 +1,12 @@
-"""Tests of the German-aware lexical analyzer and the FTS5 query builder."""
+"""Tests of the German-aware lexical analyzer."""
 
 import re
 import sqlite3
 
 import pytest
 
-from search.analyze import Analyzer, fts_query
+from search.analyze import Analyzer
+from search.lexical import fts_query
 
 TERM = re.compile(r"[a-z0-9]+")
 
@@ -197,78 +198,3 @@ def test_spans_without_matches(an):
     assert an.match_spans("Die Wasserstoffstrategie", "") == []
     assert an.match_spans("Die Wasserstoffstrategie", "die der und") == []
     assert an.match_spans("", "Wasserstoff") == []
-
-
-# -- fts_query ---------------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def fts():
-    rows = {
-        1: "alpha near beta",
-        2: "alphabet soup",
-        3: "not delta",
-        4: "and or",
-        5: "terms foo",
-        6: "gamma",
-    }
-    db = _fts_table({rowid: (text, "") for rowid, text in rows.items()})
-    yield db
-    db.close()
-
-
-def match(db, expr):
-    return sorted(r[0] for r in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)))
-
-
-def test_fts_query_or_of_quoted_terms(fts):
-    expr = fts_query(["alpha", "gamma", "alpha"])
-    assert expr == '"alpha" OR "gamma"'
-    assert match(fts, expr) == [1, 6]
-
-
-@pytest.mark.parametrize(
-    ("terms", "expected"),
-    [
-        (["NOT"], [3]),  # a keyword stays a word
-        (["AND", "OR"], [4]),
-        (["NEAR"], [1]),
-        (["NEAR(alpha beta)"], []),  # the phrase "near alpha beta", not a NEAR group
-        (["alpha*"], [1]),  # no prefix query: alphabet does not match
-        (["terms:gamma"], []),  # no column filter: the phrase "terms gamma" matches nothing
-        (["terms:foo"], [5]),
-        (['gamma" OR "alpha'], []),  # quotes cannot close the string
-        (["(gamma", "delta)"], [3, 6]),
-        (["^gamma", "-delta", "+beta"], [1, 3, 6]),
-    ],
-)
-def test_fts_query_hostile_terms_are_literal(fts, terms, expected):
-    assert match(fts, fts_query(terms)) == expected
-
-
-def test_fts_query_empty(fts):
-    assert fts_query([]) == ""
-    assert fts_query(["", '"', "***", "()"]) == ""
-
-
-def test_hostile_user_query_through_analyzer(an):
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
-    terms, parts = an.chunk_fields("Die Wasserstoffstrategie des Landes")
-    db.execute("INSERT INTO t(rowid, terms, parts, title) VALUES (1, ?, ?, '')", (terms, parts))
-    for query in [
-        'Wasserstoff" OR NEAR(* AND',
-        "Wasserstoff NOT Kohle",
-        "wasserstoff* ^strategie",
-        'title:wasserstoff "',
-    ]:
-        expr = fts_query(an.query_terms(query))
-        rows = db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)).fetchall()
-        assert rows == [(1,)]
-    assert fts_query(an.query_terms('" * ( ) : ^')) == ""
-
-
-def test_fts_query_strips_nul_and_quotes(fts):
-    assert match(fts, fts_query(['gamma\x00" OR "alpha'])) == []
-    assert match(fts, fts_query(["gamma\x00"])) == [6]
-    assert fts_query(["\x00"]) == ""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from search.kb import FIELDS_FILE, KnowledgeBase, metadata_text, split_sentences
+from search.fields import metadata_text
+from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
+from search.text import split_sentences
 
 
 def _doc(source: str, *texts: str, title: str = "Bericht", topics=()) -> NewDocument:
@@ -26,7 +28,8 @@ def _doc(source: str, *texts: str, title: str = "Bericht", topics=()) -> NewDocu
 
 
 def _field_counts(kb: KnowledgeBase) -> dict[str, int]:
-    rows = kb.store.conn.execute("SELECT kind, COUNT(*) FROM field_vectors GROUP BY kind")
+    conn = kb.index.current().store.conn
+    rows = conn.execute("SELECT kind, COUNT(*) FROM field_vectors GROUP BY kind")
     return dict(rows.fetchall())
 
 
@@ -46,11 +49,11 @@ def test_field_vectors_follow_updates_and_removals(kb: KnowledgeBase):
     kb.add_document("b", _doc("b.md", "Fünf und sechs."))
     # 3 + 1 + 1 sentences, a centroid and a metadata vector per document
     assert _field_counts(kb) == {"sentence": 5, "document": 2, "metadata": 2}
-    assert len(kb._fields) == 9
+    assert kb.index.current().mirror.sizes()["fields"] == 9
     kb.add_document("a", _doc("a.md", "Sieben."))  # replace: old vectors go
     kb.remove_document("b")
     assert _field_counts(kb) == {"sentence": 1, "document": 1, "metadata": 1}
-    assert len(kb._fields) == 3
+    assert kb.index.current().mirror.sizes()["fields"] == 3
     assert [h.id for h in kb.search("sieben").results] == ["a"]
 
 
@@ -64,13 +67,16 @@ def test_without_sentence_vectors_only_document_fields_are_stored(settings: Sett
 
 def test_lost_field_index_is_rebuilt_from_the_store(settings: Settings):
     kb = KnowledgeBase.open(settings)
-    kb.add_document("a", _doc("a.md", "Wasserstoff im Emsland. Elektrolyse ab 2025."))
-    kb.add_document("b", _doc("b.md", "Fachkräfte und Ausbildung."))
+    with kb.bulk():
+        kb.add_document("a", _doc("a.md", "Wasserstoff im Emsland. Elektrolyse ab 2025."))
+        kb.add_document("b", _doc("b.md", "Fachkräfte und Ausbildung."))
     before = [(h.id, h.score) for h in kb.search("Elektrolyse").results]
     kb.close()
-    (settings.index / FIELDS_FILE).unlink()
+    for path in settings.index.glob("store-*/vectors/fields.*.faiss"):
+        path.unlink()
     kb = KnowledgeBase.open(settings)
-    assert len(kb._fields) == sum(_field_counts(kb).values()) == 7
+    with kb.index.reading() as view:
+        assert view.mirror.sizes()["fields"] == sum(_field_counts(kb).values()) == 7
     assert [(h.id, h.score) for h in kb.search("Elektrolyse").results] == before
     kb.close()
 

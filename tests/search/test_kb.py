@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import numpy as np
 import pytest
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.embedders import FakeEmbedder
 from search.errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
-from search.kb import VECTORS_FILE, KnowledgeBase
+from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
 
@@ -59,10 +58,10 @@ def test_remove_unknown_document_is_a_clear_error(kb: KnowledgeBase):
 def test_failed_write_leaves_no_half_written_document(kb: KnowledgeBase, monkeypatch):
     kb.add_document("keep", _doc("keep.md", "bleibt"))
 
-    def disk_full() -> int:  # fails after chunks and terms were inserted
+    def disk_full(cur) -> int:  # fails after chunks and terms were inserted
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(kb.store, "_bump_generation", disk_full)
+    monkeypatch.setattr(kb.index.current().store, "_bump_generation", disk_full)
     with pytest.raises(sqlite3.OperationalError):
         kb.add_document("bad", _doc("bad.md", "gut", "auch gut"))
     with pytest.raises(sqlite3.OperationalError):
@@ -82,22 +81,36 @@ def test_wrong_vector_shape_is_rejected_before_writing(kb: KnowledgeBase):
     assert kb.stats()["documents"] == 0
 
 
-def test_lost_or_stale_faiss_file_is_rebuilt_from_the_store(settings: Settings, reports):
+def _snapshots(settings: Settings) -> list:
+    return sorted(settings.index.glob("store-*/vectors/*.faiss"))
+
+
+def test_lost_or_stale_vector_snapshots_are_rebuilt_from_the_store(settings: Settings, reports):
     kb = KnowledgeBase.open(settings)
-    ingest_paths(kb, [reports])
+    ingest_files(kb, iter_files([reports]))
     before = [h.id for h in kb.search("Fachkräfte Ausbildung").results]
     chunks = kb.stats()["chunks"]
     kb.close()
-    (settings.index / VECTORS_FILE).unlink()
+    assert _snapshots(settings), "a bulk ingest ends with a vector snapshot"
+    for path in _snapshots(settings):
+        path.unlink()
     kb = KnowledgeBase.open(settings)
     assert kb.stats()["vectors"] == chunks
     assert [h.id for h in kb.search("Fachkräfte Ausbildung").results] == before
+    # a write after the last snapshot (or a crash after the SQLite commit) is replayed
+    kb.add_document("neu", _doc("neu.md", "Kreislaufwirtschaft und Recycling"))
     kb.close()
-    # a FAISS file from an older generation (crash after the SQLite commit) is ignored
-    meta = settings.index / "vectors.json"
-    meta.write_text(json.dumps({"generation": 0, "kind": "flat"}))
     kb = KnowledgeBase.open(settings)
-    assert kb.stats()["vectors"] == chunks
+    assert kb.stats()["vectors"] == chunks + 1
+    assert kb.search("Recycling", ranking="dense").results[0].id == "neu"
+    kb.close()
+    # a damaged snapshot is not used
+    with KnowledgeBase.open(settings).bulk():
+        pass
+    for path in _snapshots(settings):
+        path.write_bytes(b"not faiss")
+    kb = KnowledgeBase.open(settings)
+    assert kb.stats()["vectors"] == chunks + 1
     kb.close()
 
 
@@ -160,19 +173,6 @@ def test_every_ranking_finds_the_report(filled_kb: KnowledgeBase):
         filled_kb.search("x", ranking="magic")
 
 
-def test_lexical_statistics_follow_adds_and_removals(kb: KnowledgeBase):
-    kb.add_document("a", _doc("a.md", "Wasserstoff im Hafen.", "Wasserstoff und Strom."))
-    kb.add_document("b", _doc("b.md", "Strom aus Wind."))
-    members, df, n = kb.store.term_chunks(["wasserstoff", "strom", "fehlt"], [1, 2, 3])
-    assert n == 3
-    assert df == {"wasserstoff": 2, "strom": 2, "fehlt": 0}
-    assert members["wasserstoff"] == {1, 2} and members["strom"] == {2, 3}
-    kb.remove_document("a")
-    members, df, n = kb.store.term_chunks(["wasserstoff", "strom"], [3])
-    assert (n, df) == (1, {"wasserstoff": 0, "strom": 1})
-    assert members == {"wasserstoff": set(), "strom": {3}}
-
-
 def test_search_on_an_empty_index_finds_nothing(kb: KnowledgeBase):
     for ranking in ("hybrid", "dense", "lexical"):
         response = kb.search("Wasserstoff", ranking=ranking)
@@ -182,5 +182,6 @@ def test_search_on_an_empty_index_finds_nothing(kb: KnowledgeBase):
 def test_lookups_by_many_ids_are_batched_below_sqlites_variable_limit(kb: KnowledgeBase):
     kb.add_document("a", _doc("a.md", "eins", "zwei"))
     many = list(range(1, 40_000))  # more ids than SQLite binds in one statement
-    assert kb.store.chunk_docs(many) == {1: "a", 2: "a"}
-    assert set(kb.store.chunks(many)) == {1, 2}
+    store = kb.index.current().store
+    assert store.chunk_docs(many) == {1: "a", 2: "a"}
+    assert set(store.chunks(many)) == {1, 2}

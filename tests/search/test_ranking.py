@@ -6,8 +6,12 @@ import math
 
 import pytest
 
-from search.ranking import Evidence, FusionWeights, idf, rank_documents, term_coverage
+from search.errors import InvalidQuery
+from search.lexical import idf, term_coverage
+from search.ranking import Evidence, FusionWeights, rank_documents
+from search.settings import Settings
 
+DEFAULT = FusionWeights.from_settings(Settings())
 ONLY_PASSAGES = FusionWeights(lexical=0.4, sentence=0.0, document=0.0, metadata=0.0)
 
 
@@ -67,7 +71,7 @@ def test_lexical_only_document_gets_the_dense_floor_not_zero():
         lexical=[(3, "b", 12.0)],
         coverage={3: 1.0},
     )
-    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    ranked = rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)
     b = next(r for r in ranked if r.doc_id == "b")
     assert b.dense == pytest.approx(0.50)
     assert b.score == pytest.approx(0.50 + 0.4)
@@ -80,7 +84,7 @@ def test_document_strong_in_one_retriever_only_beats_weak_in_both():
         lexical=[(2, "both", 3.0)],
         coverage={2: 0.3},  # a single common word of the query
     )
-    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    ranked = rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)
     assert _ids(ranked)[0] == "dense-only"
     assert ranked[1].doc_id == "both"
     assert ranked[1].score == pytest.approx(0.55 + 0.4 * 0.3)
@@ -92,10 +96,10 @@ def test_full_lexical_match_lifts_a_close_dense_second():
         lexical=[(2, "b", 9.0), (1, "a", 1.0)],
         coverage={2: 1.0, 1: 0.2},
     )
-    assert _ids(rank_documents(ev, weights=ONLY_PASSAGES)) == ["b", "a"]
+    assert _ids(rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)) == ["b", "a"]
     # with no lexical weight (or the dense baseline) the dense order stays
     no_lex = FusionWeights(lexical=0.0, sentence=0.0, document=0.0, metadata=0.0)
-    assert _ids(rank_documents(ev, weights=no_lex)) == ["a", "b"]
+    assert _ids(rank_documents(ev, method="hybrid", weights=no_lex)) == ["a", "b"]
     assert _ids(rank_documents(ev, method="dense", weights=ONLY_PASSAGES)) == ["a", "b"]
 
 
@@ -106,7 +110,7 @@ def test_best_passage_is_the_one_with_the_best_fused_score():
         lexical=[(2, "a", 5.0)],
         coverage={2: 1.0},
     )
-    (top,) = rank_documents(ev, weights=ONLY_PASSAGES)
+    (top,) = rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)
     assert top.chunk_id == 2
     assert top.score == pytest.approx(1.0)
     (dense_top,) = rank_documents(ev, method="dense", weights=ONLY_PASSAGES)
@@ -140,21 +144,21 @@ def test_fields_without_hits_drop_out_of_the_mix():
 
 def test_one_entry_per_document_and_deterministic_ties():
     ev = Evidence(passages=[(1, "b", 0.5), (2, "a", 0.5), (3, "a", 0.4)])
-    ranked = rank_documents(ev, weights=ONLY_PASSAGES)
+    ranked = rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)
     assert _ids(ranked) == ["a", "b"]
     assert ranked[0].chunk_id == 2
 
 
 def test_lexical_baseline_scales_bm25_by_the_best_and_handles_zero():
     ev = Evidence(lexical=[(1, "a", 4.0), (2, "b", 2.0), (3, "a", 1.0)])
-    ranked = rank_documents(ev, method="lexical")
+    ranked = rank_documents(ev, method="lexical", weights=DEFAULT)
     assert [(r.doc_id, r.score, r.chunk_id) for r in ranked] == [("a", 1.0, 1), ("b", 0.5, 2)]
-    zero = rank_documents(Evidence(lexical=[(1, "a", 0.0)]), method="lexical")
+    zero = rank_documents(Evidence(lexical=[(1, "a", 0.0)]), method="lexical", weights=DEFAULT)
     assert zero[0].score == 0.0 and not math.isnan(zero[0].score)
 
 
 def test_empty_evidence_and_unknown_method():
-    assert rank_documents(Evidence()) == []
-    assert rank_documents(Evidence(), method="lexical") == []
-    with pytest.raises(ValueError, match="ranking"):
-        rank_documents(Evidence(), method="magic")
+    assert rank_documents(Evidence(), method="hybrid", weights=DEFAULT) == []
+    assert rank_documents(Evidence(), method="lexical", weights=DEFAULT) == []
+    with pytest.raises(InvalidQuery, match="ranking"):
+        rank_documents(Evidence(), method="magic", weights=DEFAULT)

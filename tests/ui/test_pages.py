@@ -10,7 +10,7 @@ from ingest.pipeline import ingest_paths
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
-from ui.pages import segments
+from ui.views import segments
 
 
 @pytest.fixture

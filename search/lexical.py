@@ -1,0 +1,180 @@
+"""The lexical retriever: FTS5 tables, query syntax, BM25 candidates and term coverage.
+
+Terms come from ``search.analyze.Analyzer`` (folded, stemmed, compound parts split), so
+the FTS5 table keeps its default ``unicode61`` tokenizer and stores each chunk's terms
+joined by spaces in three columns: whole-word stems, compound parts, document title.
+
+Two kinds of evidence leave this module:
+
+* ``search`` — the top-n chunks by BM25 (column weights ``FTS_WEIGHTS``), the lexical
+  candidates of every ranking;
+* ``coverage`` — the IDF-weighted share of the query terms each candidate chunk contains,
+  in [0, 1] (see ``term_coverage``), which the hybrid ranking adds to the dense score.
+
+Every function takes the caller's connection or cursor, so lexical writes share the
+document's transaction and lexical reads share the request's snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
+-- per-term row counts of chunk_fts (document frequency), kept current by FTS5 itself
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row');
+"""
+
+#: bm25 column weights of chunk_fts: whole-word stems, compound parts, document title
+FTS_WEIGHTS = (1.0, 0.75, 0.5)
+
+#: ids bound per ``IN (...)`` query, well below SQLite's limit on variables
+IN_BATCH = 500
+
+
+def select_in(conn: sqlite3.Connection, sql: str, values: Sequence) -> Iterable[sqlite3.Row]:
+    """Rows of ``sql`` whose ``{marks}`` placeholder takes ``values``, in batches that stay
+    below SQLite's limit on bound variables."""
+    values = list(values)
+    for start in range(0, len(values), IN_BATCH):
+        batch = values[start : start + IN_BATCH]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(batch))), batch)
+
+
+# -- writes (inside the caller's transaction) -------------------------------------------
+
+
+def index_chunk(
+    cur: sqlite3.Cursor, chunk_id: int, terms: str, parts: str, title_terms: str
+) -> None:
+    """Add one chunk's terms (each column's terms joined by spaces)."""
+    cur.execute(
+        "INSERT INTO chunk_fts(rowid, terms, parts, title) VALUES (?,?,?,?)",
+        (chunk_id, terms, parts, title_terms),
+    )
+
+
+def drop_chunks(cur: sqlite3.Cursor, chunk_ids: Sequence[int]) -> None:
+    """Remove chunks' terms."""
+    cur.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(int(i),) for i in chunk_ids])
+
+
+def set_title(cur: sqlite3.Cursor, chunk_ids: Sequence[int], title_terms: str) -> None:
+    """Replace the title terms of a document's chunks (a corrected title)."""
+    cur.executemany(
+        "UPDATE chunk_fts SET title = ? WHERE rowid = ?",
+        [(title_terms, int(i)) for i in chunk_ids],
+    )
+
+
+# -- query syntax -----------------------------------------------------------------------
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """A safe FTS5 MATCH expression OR-ing ``terms``; "" if there are none.
+
+    Characters other than letters and digits become spaces (the unicode61 tokenizer
+    splits on them anyway), which removes quotes, ``*``, ``^``, ``:``, ``+``, ``-``,
+    parentheses and NUL; each term is then a double-quoted string, so the keywords AND,
+    OR, NOT and NEAR stay plain words. Terms with no letter or digit are dropped.
+    """
+    quoted = []
+    for term in dict.fromkeys(terms):
+        words = "".join(c if c.isalnum() else " " for c in term).split()
+        if words:
+            quoted.append('"' + " ".join(words) + '"')
+    return " OR ".join(dict.fromkeys(quoted))
+
+
+# -- reads ------------------------------------------------------------------------------
+
+
+def search(conn: sqlite3.Connection, terms: Sequence[str], n: int) -> list[tuple[int, float]]:
+    """Top-n (chunk id, BM25 score; higher is better) for chunks with any of ``terms``."""
+    match = fts_query(terms)
+    if not match:
+        return []
+    w = FTS_WEIGHTS
+    rows = conn.execute(
+        f"SELECT rowid, -bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunk_fts "
+        "WHERE chunk_fts MATCH ? ORDER BY s DESC LIMIT ?",
+        (match, n),
+    ).fetchall()
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def term_chunks(
+    conn: sqlite3.Connection, terms: Sequence[str], chunk_ids: Collection[int]
+) -> tuple[dict[str, set[int]], dict[str, int]]:
+    """Which of ``chunk_ids`` contain each term (in any column), and each term's document
+    frequency over all chunks.
+
+    Frequencies come from the FTS5 vocabulary and membership from the candidates' stored
+    terms, so the cost does not grow with how common a term is.
+    """
+    wanted = list(dict.fromkeys(terms))
+    df = dict.fromkeys(wanted, 0)
+    for term, count in select_in(
+        conn, "SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
+    ):
+        df[term] = int(count)
+    members: dict[str, set[int]] = {t: set() for t in wanted}
+    for rowid, whole, parts, title in select_in(
+        conn,
+        "SELECT rowid, terms, parts, title FROM chunk_fts WHERE rowid IN ({marks})",
+        [int(c) for c in chunk_ids],
+    ):
+        # substring search on space-padded terms: much cheaper than splitting
+        present = f" {whole} {parts} {title} "
+        for term in wanted:
+            if f" {term} " in present:
+                members[term].add(int(rowid))
+    return members, df
+
+
+def coverage(
+    conn: sqlite3.Connection, terms: Sequence[str], chunk_ids: Collection[int], n_chunks: int
+) -> dict[int, float]:
+    """IDF-weighted share of the query ``terms`` each of ``chunk_ids`` contains.
+
+    ``n_chunks`` is the number of all chunks (the IDF's N).
+    """
+    if not terms or not chunk_ids:
+        return {}
+    members, df = term_chunks(conn, terms, chunk_ids)
+    return term_coverage(members, chunk_ids, n_chunks, df)
+
+
+def idf(df: int, n: int) -> float:
+    """Inverse document frequency of a term in ``df`` of ``n`` passages (always > 0)."""
+    return math.log((n + 1) / (df + 0.5))
+
+
+def term_coverage(
+    postings: Mapping[str, Collection[int]],
+    chunks: Iterable[int],
+    n_chunks: int,
+    df: Mapping[str, int] | None = None,
+) -> dict[int, float]:
+    """IDF-weighted share of the query terms each of ``chunks`` contains, in [0, 1].
+
+    ``postings`` maps every query term to the ids of the chunks that contain it: all of
+    them, or only those among ``chunks`` when ``df`` gives each term's document
+    frequency over the whole corpus. A term absent from the corpus keeps its full IDF
+    in the denominator: a query whose words the corpus does not know gets a low
+    coverage everywhere.
+    """
+    if df is None:
+        df = {t: len(ids) for t, ids in postings.items()}
+    weights = {t: idf(df.get(t, 0), n_chunks) for t in postings}
+    total = sum(weights.values())
+    if total <= 0:
+        return {}
+    out = {}
+    for c in chunks:
+        share = sum(w for t, w in weights.items() if c in postings[t]) / total
+        if share > 0:
+            out[c] = share
+    return out

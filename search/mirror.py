@@ -1,0 +1,221 @@
+"""In-memory vector indexes that follow the store: loaded from a snapshot, kept current
+by replaying the store's vector log, saved in batches by writers only.
+
+Every vector lives in SQLite; a mirror is a derived copy per vector space ("passages",
+"fields") in a FAISS-backed ``VectorIndex``. The files ``<space>.<generation>.faiss``
+in the store's ``vectors/`` folder are snapshots at one generation. A process opening
+the store loads the newest usable snapshot and replays the log from there (or rebuilds
+from SQLite when there is none); afterwards it replays only what other writers
+committed. So:
+
+* readers never write files: they catch up in memory;
+* a writer saves snapshots once per batch (``KnowledgeBase.bulk``) or when enough changes
+  have piled up, not after every document, so ingest cost grows linearly;
+* a crash anywhere leaves a consistent state: a snapshot is written under a unique temp
+  name and renamed, and whatever it lacks is in the log;
+* a search sees the mirror at exactly the generation of its SQLite read transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from . import ann
+from .ann import VectorIndex
+from .errors import KBError
+from .locking import ReadWriteLock
+from .store import SPACES, Store, VectorChanges
+
+log = logging.getLogger(__name__)
+
+VECTORS_DIR = "vectors"
+_SNAPSHOT = re.compile(r"^(?P<space>[a-z]+)\.(?P<gen>\d+)\.faiss$")
+
+#: a writer saves a snapshot once this many vector ids changed since the last one ...
+MIN_UNSAVED = 5_000
+#: ... and they are at least this share of all vectors (amortised linear cost)
+UNSAVED_SHARE = 0.25
+
+
+class VectorMirror:
+    """The vector spaces of one store, in memory, at one generation of the store."""
+
+    def __init__(self, store: Store, folder: Path, kind: str, dim: int) -> None:
+        self.store = store
+        self.folder = Path(folder) / VECTORS_DIR
+        self.kind = kind
+        self.dim = dim
+        self.generation = -1
+        self.indexes: dict[str, VectorIndex] = {s: ann.create(kind, dim) for s in SPACES}
+        self._rw = ReadWriteLock()
+        self._local = threading.local()
+        self._unsaved = 0  # vector ids changed since the newest snapshot on disk
+
+    # -- reading ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[int]:
+        """Hold the mirror at the generation of the caller's store read transaction.
+
+        Call inside ``store.read()``. If the mirror is behind, it catches up first; if
+        another thread already moved it further, the read transaction restarts, so the
+        request sees the newer state throughout. Yields the generation.
+        """
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield self.generation
+            finally:
+                self._local.depth -= 1
+            return
+        while True:
+            gen = self.store.generation()
+            self._rw.acquire_read()
+            if self.generation == gen:
+                self._local.depth = 1
+                try:
+                    yield gen
+                finally:
+                    self._local.depth = 0
+                    self._rw.release_read()
+                return
+            ahead = self.generation > gen
+            self._rw.release_read()
+            if ahead:
+                # the snapshot of this transaction is older than the mirror: start anew
+                conn = self.store.conn
+                conn.execute("COMMIT")
+                conn.execute("BEGIN")
+                continue
+            with self._rw.write():
+                if self.generation < gen:
+                    self._catch_up(gen)
+
+    def search(
+        self, space: str, query: np.ndarray, n: int, allow: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n (ids, scores) of a space (call inside ``reading``)."""
+        return self.indexes[space].search(query, n, allow)
+
+    def __len__(self) -> int:
+        return len(self.indexes["passages"])
+
+    def sizes(self) -> dict[str, int]:
+        """Number of vectors per space."""
+        return {space: len(index) for space, index in self.indexes.items()}
+
+    # -- catching up --------------------------------------------------------------------
+    def _catch_up(self, gen: int) -> None:
+        """Bring the mirror to ``gen`` (under the write side of the lock, inside the read
+        transaction that saw ``gen``)."""
+        floor = self.store.log_floor()
+        if self.generation >= floor:
+            self._replay(self.generation, gen)
+        else:
+            self._load(gen, floor)
+        self.generation = gen
+
+    def _replay(self, after: int, upto: int) -> None:
+        for space, (added, removed) in self.store.log_between(after, upto).items():
+            index = self.indexes[space]
+            if removed:
+                index.remove(np.fromiter(removed, dtype=np.int64, count=len(removed)))
+            new = sorted(added - removed)
+            if new:
+                ids, vectors = self.store.vectors(space, new, self.dim)
+                index.add(ids, vectors)
+            self._unsaved += len(added) + len(removed)
+
+    def _load(self, gen: int, floor: int) -> None:
+        """Load the newest snapshot the log can bridge to ``gen``, else rebuild."""
+        for snap in sorted(self._snapshots(), reverse=True):
+            if not floor <= snap <= gen:
+                continue
+            try:
+                indexes = {
+                    space: ann.backend(self.kind).load(self._path(space, snap), self.dim)
+                    for space in SPACES
+                }
+            except KBError as exc:  # deleted meanwhile, or damaged: try the next one
+                log.info("snapshot %s of %s not usable: %s", snap, self.folder, exc)
+                continue
+            self.indexes = indexes
+            self._unsaved = 0
+            self._replay(snap, gen)
+            return
+        log.info("rebuilding the vector mirror of %s from the store", self.folder.parent)
+        indexes = {space: ann.create(self.kind, self.dim) for space in SPACES}
+        for space, index in indexes.items():
+            for ids, vectors in self.store.iter_vectors(space, self.dim):
+                index.add(ids, vectors)
+        self.indexes = indexes
+        self._unsaved = sum(len(index) for index in indexes.values()) or 0
+
+    # -- writers ------------------------------------------------------------------------
+    def catch_up_now(self) -> None:
+        """Bring the mirror to the store's newest generation (writers, before writing)."""
+        with self.store.read(), self.reading():
+            pass
+
+    def apply(self, changes: VectorChanges) -> None:
+        """Apply a write this process just committed (the caller holds the write lock).
+
+        If the mirror was not at the generation before, the next reader replays the log.
+        """
+        with self._rw.write():
+            if self.generation != changes.generation - 1:
+                return
+            for space, ids in changes.removed.items():
+                if ids:
+                    self.indexes[space].remove(np.asarray(ids, dtype=np.int64))
+                self._unsaved += len(ids)
+            for space, (ids, vectors) in changes.added.items():
+                self.indexes[space].add(ids, vectors)
+                self._unsaved += len(ids)
+            self.generation = changes.generation
+
+    def needs_save(self) -> bool:
+        """Whether enough changed since the last snapshot to write a new one."""
+        total = sum(len(index) for index in self.indexes.values())
+        return self._unsaved >= max(MIN_UNSAVED, UNSAVED_SHARE * total)
+
+    def save(self) -> None:
+        """Write a snapshot of every space at the mirror's generation, then forget the log
+        before the previous snapshot and delete older snapshots (caller holds the write
+        lock; readers of other processes keep working: they replay or reload)."""
+        if self._unsaved == 0 and self.generation in self._snapshots():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._rw.read():
+            gen = self.generation
+            for space, index in self.indexes.items():
+                index.save(self._path(space, gen))
+            self._unsaved = 0
+        older = sorted(s for s in self._snapshots() if s < gen)
+        keep_from = older[-1] if older else gen
+        self.store.prune_log(keep_from)
+        for snap in older[:-1]:
+            for space in SPACES:
+                self._path(space, snap).unlink(missing_ok=True)
+
+    def _path(self, space: str, gen: int) -> Path:
+        return self.folder / f"{space}.{gen:012d}.faiss"
+
+    def _snapshots(self) -> set[int]:
+        """Generations with a complete snapshot (a file for every space)."""
+        found: dict[int, set[str]] = {}
+        try:
+            names = [p.name for p in self.folder.iterdir()]
+        except FileNotFoundError:
+            return set()
+        for name in names:
+            m = _SNAPSHOT.match(name)
+            if m:
+                found.setdefault(int(m["gen"]), set()).add(m["space"])
+        return {gen for gen, spaces in found.items() if spaces >= set(SPACES)}

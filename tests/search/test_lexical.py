@@ -1,0 +1,122 @@
+"""The lexical retriever: query syntax, BM25 candidates, term statistics and coverage."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from search import lexical
+from search.analyze import Analyzer
+from search.kb import KnowledgeBase
+from search.lexical import fts_query
+from search.models import Chunk, NewDocument
+
+from .test_analyze import _fts_table
+
+
+def _doc(source: str, *texts: str) -> NewDocument:
+    chunks = [Chunk(text=t, position=i) for i, t in enumerate(texts)]
+    return NewDocument(source=source, sha256="x", text="\n\n".join(texts), chunks=chunks, title="")
+
+
+def test_lexical_statistics_follow_adds_and_removals(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Wasserstoff im Hafen.", "Wasserstoff und Strom."))
+    kb.add_document("b", _doc("b.md", "Strom aus Wind."))
+    store = kb.index.current().store
+    members, df = lexical.term_chunks(store.conn, ["wasserstoff", "strom", "fehlt"], [1, 2, 3])
+    assert store.chunk_count() == 3
+    assert df == {"wasserstoff": 2, "strom": 2, "fehlt": 0}
+    assert members["wasserstoff"] == {1, 2} and members["strom"] == {2, 3}
+    kb.remove_document("a")
+    members, df = lexical.term_chunks(store.conn, ["wasserstoff", "strom"], [3])
+    assert (store.chunk_count(), df) == (1, {"wasserstoff": 0, "strom": 1})
+    assert members == {"wasserstoff": set(), "strom": {3}}
+
+
+def test_bm25_candidates_and_coverage(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Wasserstoff im Hafen.", "Strom und Netze."))
+    kb.add_document("b", _doc("b.md", "Wasserstoff und Strom aus Wind."))
+    conn = kb.index.current().store.conn
+    hits = lexical.search(conn, ["wasserstoff", "strom"], 10)
+    assert hits[0][0] == 3  # the chunk with both terms
+    assert {c for c, _ in hits} == {1, 2, 3}
+    cover = lexical.coverage(conn, ["wasserstoff", "strom", "fehlt"], {1, 2, 3}, 3)
+    assert cover[3] > cover[1] > 0 and cover[3] < 1  # "fehlt" keeps its weight
+    assert lexical.search(conn, [], 10) == [] and lexical.coverage(conn, [], {1}, 3) == {}
+
+
+# -- fts_query ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fts():
+    rows = {
+        1: "alpha near beta",
+        2: "alphabet soup",
+        3: "not delta",
+        4: "and or",
+        5: "terms foo",
+        6: "gamma",
+    }
+    db = _fts_table({rowid: (text, "") for rowid, text in rows.items()})
+    yield db
+    db.close()
+
+
+def match(db, expr):
+    return sorted(r[0] for r in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)))
+
+
+def test_fts_query_or_of_quoted_terms(fts):
+    expr = fts_query(["alpha", "gamma", "alpha"])
+    assert expr == '"alpha" OR "gamma"'
+    assert match(fts, expr) == [1, 6]
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        (["NOT"], [3]),  # a keyword stays a word
+        (["AND", "OR"], [4]),
+        (["NEAR"], [1]),
+        (["NEAR(alpha beta)"], []),  # the phrase "near alpha beta", not a NEAR group
+        (["alpha*"], [1]),  # no prefix query: alphabet does not match
+        (["terms:gamma"], []),  # no column filter: the phrase "terms gamma" matches nothing
+        (["terms:foo"], [5]),
+        (['gamma" OR "alpha'], []),  # quotes cannot close the string
+        (["(gamma", "delta)"], [3, 6]),
+        (["^gamma", "-delta", "+beta"], [1, 3, 6]),
+    ],
+)
+def test_fts_query_hostile_terms_are_literal(fts, terms, expected):
+    assert match(fts, fts_query(terms)) == expected
+
+
+def test_fts_query_empty(fts):
+    assert fts_query([]) == ""
+    assert fts_query(["", '"', "***", "()"]) == ""
+
+
+def test_hostile_user_query_through_analyzer():
+    an = Analyzer()
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, parts, title)")
+    terms, parts = an.chunk_fields("Die Wasserstoffstrategie des Landes")
+    db.execute("INSERT INTO t(rowid, terms, parts, title) VALUES (1, ?, ?, '')", (terms, parts))
+    for query in [
+        'Wasserstoff" OR NEAR(* AND',
+        "Wasserstoff NOT Kohle",
+        "wasserstoff* ^strategie",
+        'title:wasserstoff "',
+    ]:
+        expr = fts_query(an.query_terms(query))
+        rows = db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)).fetchall()
+        assert rows == [(1,)]
+    assert fts_query(an.query_terms('" * ( ) : ^')) == ""
+
+
+def test_fts_query_strips_nul_and_quotes(fts):
+    assert match(fts, fts_query(['gamma\x00" OR "alpha'])) == []
+    assert match(fts, fts_query(["gamma\x00"])) == [6]
+    assert fts_query(["\x00"]) == ""

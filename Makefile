@@ -10,7 +10,12 @@ TORCH   := torch==2.13.0
 
 export KB_INDEX
 
-.PHONY: install install-test run serve ingest test lint format bench bench-quality bench-latency clean
+# Debian packages of the browser tests (Playwright drives Debian's Chromium, never a
+# browser download) and of PDFs with German quotes in tests
+CHROMIUM := /usr/bin/chromium
+DEJAVU  := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+
+.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-latency clean
 
 install: $(VENV)/.installed
 
@@ -36,14 +41,27 @@ run: ingest
 serve: install
 	$(BIN)/kb serve --index $(KB_INDEX) --host $(HOST) --port $(PORT)
 
-test: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+# installs them when missing and we are root; otherwise one line says what to install
+browser-deps:
+	@need=""; \
+	[ -x $(CHROMIUM) ] || need="chromium chromium-driver"; \
+	[ -f $(DEJAVU) ] || need="$$need fonts-dejavu-core"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages for the browser tests:$$need"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+	  else \
+	    echo "the tests need Debian packages; as root run: apt-get install$$need" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install-test browser-deps lint
 	$(BIN)/pytest -q
 
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-test
 	$(BIN)/ruff format .

@@ -33,35 +33,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from .errors import InvalidQuery
+from .settings import Ranking, Settings
 
-if TYPE_CHECKING:  # settings import this module for the enum
-    from .settings import Settings
+__all__ = ["Evidence", "FusionWeights", "Hit", "RankedDoc", "Ranking", "rank_documents"]
 
 #: (chunk id, document id, score); higher scores are better
 Hit = tuple[int, str, float]
-
-
-class Ranking(StrEnum):
-    """How results are ranked: the fusion, or one retriever alone (the baselines)."""
-
-    HYBRID = "hybrid"
-    DENSE = "dense"
-    LEXICAL = "lexical"
-
-    @classmethod
-    def parse(cls, value: str | Ranking) -> Ranking:
-        """The ranking a name gives; InvalidQuery naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(r.value for r in cls)
-            raise InvalidQuery(
-                f"unknown ranking {value!r}; use one of {choices}", code="unknown_ranking"
-            ) from None
 
 
 @dataclass(frozen=True)

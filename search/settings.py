@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,7 +10,26 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .ann import BACKENDS
-from .ranking import Ranking
+from .errors import InvalidQuery
+
+
+class Ranking(StrEnum):
+    """How results are ranked: the fusion, or one retriever alone (the baselines)."""
+
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+    @classmethod
+    def parse(cls, value: str | Ranking) -> Ranking:
+        """The ranking a name gives; InvalidQuery naming the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(r.value for r in cls)
+            raise InvalidQuery(
+                f"unknown ranking {value!r}; use one of {choices}", code="unknown_ranking"
+            ) from None
 
 
 class Settings(BaseSettings):

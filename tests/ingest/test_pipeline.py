@@ -77,7 +77,9 @@ def test_pdf_keeps_page_numbers_and_metadata(kb: KnowledgeBase):
     assert doc["format"] == "pdf"
     pages = {
         row[0]
-        for row in kb.index.current().store.conn.execute("SELECT page FROM chunks WHERE doc_id = ?", (doc["id"],))
+        for row in kb.index.current().store.conn.execute(
+            "SELECT page FROM chunks WHERE doc_id = ?", (doc["id"],)
+        )
     }
     assert pages == {1, 2}
 

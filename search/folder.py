@@ -181,11 +181,17 @@ class IndexFolder:
             shutil.rmtree(self.path / "vectors", ignore_errors=True)
 
     def remove_unfinished_stores(self) -> None:
-        """Roll back a reindex interrupted before its switch: remove its folder.
+        """Roll back a reindex interrupted before its switch: remove its folder (still
+        ``.building``, or renamed but never made active: newer than the active store).
 
         Only when no writer holds the lock (a reindex in progress keeps it).
         """
-        leftovers = list(self.path.glob("store-*" + BUILDING))
+        active = self.current().manifest.store
+        leftovers = [
+            path
+            for path in self.path.glob("store-*")
+            if path.name.endswith(BUILDING) or (active != "." and path.name > active)
+        ]
         if not leftovers:
             return
         try:

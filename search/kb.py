@@ -235,6 +235,12 @@ class KnowledgeBase:
         """Documents' metadata, newest report first."""
         return self.index.current().store.list_documents(offset, limit)
 
+    def generation(self) -> tuple[str, int]:
+        """(active store, generation): changes with every commit and every switch, so
+        it can tag cached answers (an HTTP ETag, say). Cheap: no vectors are touched."""
+        handle = self.index.current()
+        return handle.manifest.store, handle.store.generation()
+
     def stats(self) -> dict:
         """Counts, the generation and the embedder of this knowledge base."""
         with self.index.reading() as view:

@@ -184,8 +184,8 @@ def ingest_bytes(
         )
     except ExtractionError as exc:
         return FileResult(shown, "failed", reason=str(exc))
-    doc_id = kb.add_document(_preferred_id(source, doc), doc, fmt=fmt)
-    return FileResult(shown, "updated" if state else "added", doc_id=doc_id, chunks=len(doc.chunks))
+    written = kb.add_document(_preferred_id(source, doc), doc, fmt=fmt)
+    return FileResult(shown, written.status, doc_id=written.doc_id, chunks=len(doc.chunks))
 
 
 def ingest_paths(

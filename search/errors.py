@@ -64,3 +64,9 @@ class IndexBusy(KBError):
     """Another writer held the index's write lock longer than the configured wait."""
 
     code = "index_busy"
+
+
+class InvalidDocument(KBError):
+    """A document or a metadata change cannot be written as given."""
+
+    code = "invalid_document"

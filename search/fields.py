@@ -49,7 +49,15 @@ def embed_fields(
         norm = float(np.linalg.norm(mean))
         if norm > 0:
             fields.append(FieldVector("document", None, (mean / norm).astype(np.float32)))
-    meta = metadata_text(doc)
-    if meta:
-        fields.append(FieldVector("metadata", None, embedder.embed_passages([meta])[0]))
+    meta = metadata_vector(embedder, doc)
+    if meta is not None:
+        fields.append(meta)
     return fields
+
+
+def metadata_vector(embedder: Embedder, doc: NewDocument) -> FieldVector | None:
+    """The vector of the document's metadata text, or None when it has none."""
+    meta = metadata_text(doc)
+    if not meta:
+        return None
+    return FieldVector("metadata", None, embedder.embed_passages([meta])[0])

@@ -24,17 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import changes as change_log
+from . import duplicates, keys, originals, retrieval
 from . import manifest as manifests
 from . import query as queries
 from . import reindex as reindexing
-from . import retrieval
 from .analyze import ANALYZER_VERSION, Analyzer
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound
-from .fields import embed_fields
+from .fields import embed_fields, metadata_text, metadata_vector
 from .folder import FIRST_STORE, IndexFolder
 from .manifest import Manifest
-from .models import NewDocument
+from .models import METADATA_FIELDS, NewDocument, Written, check_metadata
 from .ranking import FusionWeights, Ranking, rank_documents
 from .results import SearchHit, SearchResponse, build_hits
 from .settings import Settings
@@ -166,14 +167,27 @@ class KnowledgeBase:
         doc: NewDocument,
         vectors: np.ndarray | None = None,
         fmt: str | None = None,
-    ) -> str:
-        """Write a document with all its chunks and vectors; returns its id.
+        *,
+        actor: str = "system",
+        original: bytes | None = None,
+        filename: str | None = None,
+    ) -> Written:
+        """Write a document with all its chunks and vectors.
 
         A document from the same source is replaced and keeps its id. Otherwise
         ``doc_id`` (or ``doc.doc_id``) is used if no other document has it, else a
-        suffix from the source makes it unique. Embeds the chunks unless ``vectors``
-        are given. Either everything is written or nothing.
+        suffix from the source makes it unique. With ``original`` (the file's bytes,
+        kept in the index folder) the same file under another source is not written
+        again but recorded as a further source of its report ("duplicate"). Embeds the
+        chunks unless ``vectors`` are given. Either everything is written or nothing;
+        the change log records it under ``actor``.
         """
+        if original is not None:
+            with self.index.writing() as handle:
+                twin = handle.store.same_file(doc.sha256, doc.source)
+                if twin is not None:
+                    handle.store.add_alias(twin, doc.source, actor)
+                    return Written(twin, "duplicate", duplicate_of=twin)
         if vectors is None:
             vectors = self.embedder.embed_passages([c.text for c in doc.chunks])
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -187,22 +201,86 @@ class KnowledgeBase:
         )
         chunk_terms = [self.analyzer.chunk_fields(c.text) for c in doc.chunks]
         title_terms = " ".join(self.analyzer.index_terms(doc.title))
+        fingerprint = duplicates.simhash(doc.text)
+        kept = originals.keep(self.folder, original) if original is not None else None
         with self.index.writing() as handle:
-            state = handle.store.source_state(doc.source)
-            target = state[0] if state else _free_id(handle.store, doc_id or doc.doc_id, doc.source)
-            changes = handle.store.upsert_document(
-                target, doc, vectors, chunk_terms, title_terms, fmt, fields
+            store = handle.store
+            twin = store.same_file(doc.sha256, doc.source) if original is not None else None
+            if twin is not None:  # written meanwhile by another writer
+                store.add_alias(twin, doc.source, actor)
+                return Written(twin, "duplicate", duplicate_of=twin)
+            state = store.source_state(doc.source)
+            target = state[0] if state else _free_id(store, doc_id or doc.doc_id, doc.source)
+            replaced = store.get_document(target)
+            changes, status = store.upsert_document(
+                target,
+                doc,
+                vectors,
+                chunk_terms,
+                title_terms,
+                fmt,
+                fields,
+                actor=actor,
+                fingerprint=fingerprint,
+                filename=filename,
+                original=kept,
             )
             handle.mirror.apply(changes)
-        return target
+            near = [d for d, _ in duplicates.near(store.conn, fingerprint, exclude=[target])]
+            if replaced and replaced["original"] and not store.references(replaced["original"]):
+                originals.drop(self.folder, replaced["original"])
+        return Written(target, status, near_duplicates=near)
 
-    def remove_document(self, doc_id: str) -> None:
-        """Delete a document and everything derived from it."""
+    def remove_document(self, doc_id: str, *, actor: str = "system") -> None:
+        """Delete a document, everything derived from it and its unshared original."""
         with self.index.writing() as handle:
-            changes = handle.store.delete_document(doc_id)
-            if changes is None:
+            removed = handle.store.delete_document(doc_id, actor)
+            if removed is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
+            changes, before = removed
             handle.mirror.apply(changes)
+            if before["original"] and not handle.store.references(before["original"]):
+                originals.drop(self.folder, before["original"])
+
+    def update_metadata(self, doc_id: str, values: dict, *, actor: str = "system") -> dict:
+        """Correct a document's metadata; returns it as it is now.
+
+        A new title or new topics (or event) change what search finds: the metadata
+        vector and the title terms are recomputed; passages are not re-embedded.
+        """
+        values = check_metadata(values)
+        with self.index.writing() as handle:
+            current = handle.store.get_document(doc_id)
+            if current is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            merged = NewDocument(
+                source=current["source"],
+                sha256=current["sha256"],
+                text="",
+                chunks=[],
+                **{k: values.get(k, current[k]) for k in METADATA_FIELDS},
+            )
+            title_terms = None
+            if "title" in values and values["title"] != current["title"]:
+                title_terms = " ".join(self.analyzer.index_terms(merged.title))
+            vector = None
+            if metadata_text(merged) != metadata_text(_as_new(current)):
+                vector = metadata_vector(self.embedder, merged)
+            changes, _, after = handle.store.update_metadata(
+                doc_id, values, title_terms, vector, actor
+            )
+            handle.mirror.apply(changes)
+        return after
+
+    def create_key(self, name: str, role: str) -> str:
+        """Make an API key; returns it (shown once: only its hash is stored)."""
+        with self.index.writing() as handle, handle.store.write() as cur:
+            return keys.create(cur, name, role)
+
+    def revoke_key(self, name: str) -> None:
+        """Revoke an API key; it fails from its next use on."""
+        with self.index.writing() as handle, handle.store.write() as cur:
+            keys.revoke(cur, name)
 
     def reindex(self, embedder_spec: str | None = None) -> int:
         """Re-embed (with ``embedder_spec``, default: the index's) and re-analyse every
@@ -220,6 +298,38 @@ class KnowledgeBase:
         return count
 
     # -- reads --------------------------------------------------------------------------
+    def verify_key(self, token: str | None) -> keys.Key | None:
+        """The active API key ``token`` is, or None."""
+        return keys.verify(self.index.current().store.conn, token)
+
+    def list_keys(self) -> list[keys.Key]:
+        """All API keys (names, roles, dates; never the keys)."""
+        return keys.listing(self.index.current().store.conn)
+
+    def changes(self, offset: int = 0, limit: int = 50) -> tuple[int, list[dict]]:
+        """(number of all changes, a page of the change log, newest first)."""
+        return change_log.page(self.index.current().store.conn, offset, limit)
+
+    def original(self, doc_id: str) -> tuple[Path, str | None, str | None]:
+        """(path of the kept original file, its file name, its format) of a document;
+        DocumentNotFound if the document or its original is missing."""
+        doc = self.get_document(doc_id)
+        path = originals.path(self.folder, doc["original"]) if doc["original"] else None
+        if path is None or not path.is_file():
+            raise DocumentNotFound(
+                f"no original file is kept for {doc_id!r}", code="original_not_found"
+            )
+        return path, doc["filename"], doc["format"]
+
+    def near_duplicates(self, doc_id: str) -> list[str]:
+        """Ids of reports whose text is almost the same as this one's."""
+        store = self.index.current().store
+        row = store.conn.execute("SELECT simhash FROM documents WHERE id = ?", (doc_id,))
+        found = row.fetchone()
+        if found is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return [d for d, _ in duplicates.near(store.conn, found[0] or 0, exclude=[doc_id])]
+
     def source_state(self, source: str) -> tuple[str, str] | None:
         """(doc id, sha256) of the document that came from ``source``, if any."""
         return self.index.current().store.source_state(source)
@@ -281,6 +391,11 @@ class KnowledgeBase:
         hits = build_hits(page, chunks, metas, query, self.analyzer, self.settings.snippet_chars)
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(ranked), took, hits, k, offset)
+
+
+def _as_new(doc: dict) -> NewDocument:
+    """A stored document's metadata as a record (for its metadata text)."""
+    return NewDocument(doc["source"], doc["sha256"], "", [], **{k: doc[k] for k in METADATA_FIELDS})
 
 
 def _free_id(store: Store, wanted: str | None, source: str) -> str:

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import lexical
-from .errors import IndexFormatError
+from . import changes as change_log
+from . import duplicates, keys, lexical
+from .errors import DocumentNotFound, IndexFormatError
 from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
 
@@ -55,8 +56,12 @@ CREATE TABLE IF NOT EXISTS documents (
     text       TEXT NOT NULL,
     n_chunks   INTEGER NOT NULL,
     added_at   TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    filename   TEXT,     -- name of the original file as ingested or uploaded
+    original   TEXT,     -- SHA-256 of the kept original file (originals/), if kept
+    simhash    INTEGER   -- fingerprint of the text, for near duplicates
 );
+CREATE INDEX IF NOT EXISTS documents_sha256 ON documents(sha256);
 -- AUTOINCREMENT: chunk ids are never reused, so a stale vector can never point at
 -- another document's passage, and a vector id is added and removed at most once.
 CREATE TABLE IF NOT EXISTS chunks (
@@ -99,7 +104,7 @@ SPACES = {"passages": "chunks", "fields": "field_vectors"}
 #: documents' columns without the full text (result lists, metadata)
 _META_COLUMNS = (
     "id, source, sha256, format, title, date, event, location, organiser, topics, language, "
-    "source_url, pages, n_chunks, added_at, updated_at"
+    "source_url, pages, n_chunks, added_at, updated_at, filename, original"
 )
 
 
@@ -229,7 +234,9 @@ class Store:
             raise IndexFormatError(_format_message(self.path, version))
         if version == SCHEMA_VERSION:
             return
-        self.conn.executescript(_SCHEMA + lexical.SCHEMA)
+        self.conn.executescript(
+            _SCHEMA + lexical.SCHEMA + duplicates.SCHEMA + change_log.SCHEMA + keys.SCHEMA
+        )
         with self.write() as cur:
             gen = self._generation(cur)
             chunks = cur.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -288,14 +295,21 @@ class Store:
         vectors: np.ndarray,
         chunk_terms: Sequence[tuple[str, str]],
         title_terms: str,
-        fmt: str | None = None,
-        fields: Sequence[FieldVector] = (),
-    ) -> VectorChanges:
-        """Insert or replace a document with its chunks in one transaction.
+        fmt: str | None,
+        fields: Sequence[FieldVector],
+        *,
+        actor: str,
+        fingerprint: int = 0,
+        filename: str | None = None,
+        original: str | None = None,
+    ) -> tuple[VectorChanges, str]:
+        """Insert or replace a document with its chunks in one transaction; returns the
+        vector changes and the action logged ("added" or "updated").
 
         ``chunk_terms`` holds, per chunk, (whole-word terms, compound-part terms) joined
         by spaces; ``fields`` the document's further vectors (sentences, centroid,
-        metadata). Another document with the same source is replaced too.
+        metadata); ``fingerprint`` its text's SimHash; ``original`` the SHA-256 of its
+        kept original file. Another document with the same source is replaced too.
         """
         if len(vectors) != len(doc.chunks) or len(chunk_terms) != len(doc.chunks):
             raise ValueError("one vector and one term list per chunk are required")
@@ -311,36 +325,43 @@ class Store:
             existing = cur.execute(
                 "SELECT added_at FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
+            before = self._meta(cur, doc_id) if existing else None
             for (other,) in cur.execute(
                 "SELECT id FROM documents WHERE source = ? AND id != ?", (doc.source, doc_id)
             ).fetchall():
                 self._delete(cur, other, changes)
             if existing:
-                self._delete(cur, doc_id, changes)
-            cur.execute(
-                "INSERT INTO documents(id, source, sha256, format, title, date, event, "
-                "location, organiser, topics, language, source_url, pages, text, n_chunks, "
-                "added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    doc_id,
-                    doc.source,
-                    doc.sha256,
-                    fmt,
-                    doc.title,
-                    doc.date,
-                    doc.event,
-                    doc.location,
-                    doc.organiser,
-                    json.dumps(doc.topics, ensure_ascii=False),
-                    doc.language,
-                    doc.source_url,
-                    doc.pages,
-                    doc.text,
-                    len(doc.chunks),
-                    existing["added_at"] if existing else now,
-                    now,
-                ),
-            )
+                self._delete(cur, doc_id, changes, keep_row=True)
+            row = {
+                "source": doc.source,
+                "sha256": doc.sha256,
+                "format": fmt,
+                "title": doc.title,
+                "date": doc.date,
+                "event": doc.event,
+                "location": doc.location,
+                "organiser": doc.organiser,
+                "topics": json.dumps(doc.topics, ensure_ascii=False),
+                "language": doc.language,
+                "source_url": doc.source_url,
+                "pages": doc.pages,
+                "text": doc.text,
+                "n_chunks": len(doc.chunks),
+                "updated_at": now,
+                "filename": filename,
+                "original": original,
+                "simhash": fingerprint,
+            }
+            if existing:  # an update keeps the row (and its aliases and added_at)
+                sets = ", ".join(f"{k} = ?" for k in row)
+                cur.execute(f"UPDATE documents SET {sets} WHERE id = ?", (*row.values(), doc_id))
+            else:
+                row.update(id=doc_id, added_at=now)
+                cur.execute(
+                    f"INSERT INTO documents({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    tuple(row.values()),
+                )
+            duplicates.record(cur, doc_id, fingerprint)
             chunk_ids: list[int] = []
             for chunk, vec, (terms, parts) in zip(doc.chunks, vectors, chunk_terms, strict=True):
                 cur.execute(
@@ -368,21 +389,101 @@ class Store:
                     np.asarray(field_ids, dtype=np.int64),
                     np.stack([np.asarray(f.vector, dtype=np.float32) for f in fields]),
                 )
+            action = "updated" if existing else "added"
+            change_log.record(cur, actor, action, doc_id, before, self._meta(cur, doc_id))
             changes.generation = self._commit_changes(cur, changes)
-        return changes
+        return changes, action
 
-    def delete_document(self, doc_id: str) -> VectorChanges | None:
-        """Remove a document; returns what was removed, or None if it is absent."""
+    def add_alias(self, doc_id: str, source: str, actor: str) -> None:
+        """Record ``source`` as a further source of a document (the same file again)."""
         with self.write() as cur:
-            if not cur.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
+            cur.execute(
+                "INSERT OR REPLACE INTO aliases(source, doc_id, added_at) VALUES (?,?,?)",
+                (source, doc_id, _now()),
+            )
+            change_log.record(cur, actor, "alias", doc_id, None, {"source": source})
+            self._bump_generation(cur)
+
+    def delete_document(self, doc_id: str, actor: str) -> tuple[VectorChanges, dict] | None:
+        """Remove a document; returns what was removed and its metadata, or None if it is
+        absent."""
+        with self.write() as cur:
+            before = self._meta(cur, doc_id)
+            if before is None:
                 return None
             changes = VectorChanges(0)
             self._delete(cur, doc_id, changes)
+            change_log.record(cur, actor, "removed", doc_id, before, None)
             changes.generation = self._commit_changes(cur, changes)
-        return changes
+        return changes, before
 
-    def _delete(self, cur: sqlite3.Cursor, doc_id: str, changes: VectorChanges) -> None:
-        """Delete a document with its chunks, terms and field vectors (inside a write)."""
+    def update_metadata(
+        self,
+        doc_id: str,
+        values: dict,
+        title_terms: str | None,
+        metadata_vector: FieldVector | None,
+        actor: str,
+    ) -> tuple[VectorChanges, dict, dict]:
+        """Change metadata fields of a document; with a new title, its title terms; with a
+        new metadata vector, that vector. Passages are not re-embedded. Returns the
+        vector changes and the metadata before and after."""
+        with self.write() as cur:
+            before = self._meta(cur, doc_id)
+            if before is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            columns = {
+                k: json.dumps(v, ensure_ascii=False) if k == "topics" else v
+                for k, v in values.items()
+            }
+            assignments = ", ".join(f"{k} = ?" for k in columns)
+            cur.execute(
+                f"UPDATE documents SET {assignments}, updated_at = ? WHERE id = ?",
+                (*columns.values(), _now(), doc_id),
+            )
+            changes = VectorChanges(0)
+            if title_terms is not None:
+                chunk_ids = [
+                    r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
+                ]
+                lexical.set_title(cur, chunk_ids, title_terms)
+            if metadata_vector is not None:
+                old = [
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT id FROM field_vectors WHERE doc_id = ? AND kind = 'metadata'",
+                        (doc_id,),
+                    )
+                ]
+                cur.execute(
+                    "DELETE FROM field_vectors WHERE doc_id = ? AND kind = 'metadata'", (doc_id,)
+                )
+                cur.execute(
+                    "INSERT INTO field_vectors(doc_id, chunk_id, kind, vector) VALUES (?,?,?,?)",
+                    (doc_id, None, "metadata", _as_blob(metadata_vector.vector)),
+                )
+                changes.removed["fields"] = old
+                changes.added["fields"] = (
+                    np.asarray([cur.lastrowid], dtype=np.int64),
+                    np.asarray(metadata_vector.vector, dtype=np.float32)[None, :],
+                )
+            after = self._meta(cur, doc_id)
+            change_log.record(cur, actor, "edited", doc_id, before, after)
+            changes.generation = self._commit_changes(cur, changes)
+        return changes, before, after
+
+    @staticmethod
+    def _meta(cur: sqlite3.Cursor | sqlite3.Connection, doc_id: str) -> dict | None:
+        row = cur.execute(
+            f"SELECT {_META_COLUMNS} FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return None if row is None else _doc_dict(row)
+
+    def _delete(
+        self, cur: sqlite3.Cursor, doc_id: str, changes: VectorChanges, *, keep_row: bool = False
+    ) -> None:
+        """Delete a document's chunks, terms and field vectors and, unless ``keep_row``
+        (a replacement, which keeps its aliases), the document (inside a write)."""
         fields = [
             r[0] for r in cur.execute("SELECT id FROM field_vectors WHERE doc_id = ?", (doc_id,))
         ]
@@ -390,7 +491,8 @@ class Store:
         cur.execute("DELETE FROM field_vectors WHERE doc_id = ?", (doc_id,))
         lexical.drop_chunks(cur, chunks)
         cur.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-        cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        if not keep_row:
+            cur.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         self._add_chunk_count(cur, -len(chunks))
         changes.removed.setdefault("passages", []).extend(chunks)
         changes.removed.setdefault("fields", []).extend(fields)
@@ -470,11 +572,29 @@ class Store:
         return None if row is None else _doc_dict(row)
 
     def source_state(self, source: str) -> tuple[str, str] | None:
-        """(doc id, sha256) of the document ingested from ``source``, if any."""
+        """(doc id, sha256) of the document ingested from ``source`` (or whose alias it
+        is), if any."""
         row = self.conn.execute(
-            "SELECT id, sha256 FROM documents WHERE source = ?", (source,)
+            "SELECT id, sha256 FROM documents WHERE source = ? UNION ALL "
+            "SELECT d.id, d.sha256 FROM aliases a JOIN documents d ON d.id = a.doc_id "
+            "WHERE a.source = ?",
+            (source, source),
         ).fetchone()
         return None if row is None else (row["id"], row["sha256"])
+
+    def same_file(self, sha256: str, source: str) -> str | None:
+        """The id of another source's document whose file has this SHA-256, if any."""
+        row = self.conn.execute(
+            "SELECT id FROM documents WHERE sha256 = ? AND source != ? AND original IS NOT NULL",
+            (sha256, source),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def references(self, original: str) -> int:
+        """How many documents name this original file."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM documents WHERE original = ?", (original,)
+        ).fetchone()[0]
 
     def id_taken(self, doc_id: str) -> bool:
         """Whether a document already uses this id."""

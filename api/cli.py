@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -161,8 +163,65 @@ def stats(index: Path | None, as_json: bool) -> None:
 def remove(doc_id: str, index: Path | None) -> None:
     """Remove a report (by id) from the knowledge base."""
     kb = _open(_settings(index), load_model=False)
-    kb.remove_document(doc_id)
+    kb.remove_document(doc_id, actor=cli_actor())
     click.echo(f"removed {doc_id}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys for writes over HTTP (curators) and, if required, reads (readers)."""
+
+
+@keys.command(name="create")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["curator", "reader"]),
+    default="curator",
+    show_default=True,
+    help="curator: may change reports; reader: may search when reads need a key",
+)
+@index_option
+def keys_create(name: str, role: str, index: Path | None) -> None:
+    """Make a key; it is shown once, as the last word of the output."""
+    kb = _open(_settings(index), load_model=False)
+    key = kb.create_key(name, role)
+    kb.close()
+    click.echo(f"created {role} key {name!r} (store it now, it is not shown again): {key}")
+
+
+@keys.command(name="list")
+@index_option
+def keys_list(index: Path | None) -> None:
+    """List keys: name, role, created, revoked (never the keys themselves)."""
+    kb = _open(_settings(index), load_model=False)
+    rows = kb.list_keys()
+    kb.close()
+    if not rows:
+        click.echo("no keys")
+    for key in rows:
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        click.echo(f"{key.name:24} {key.role:8} created {key.created_at}  {state}")
+
+
+@keys.command(name="revoke")
+@click.argument("name")
+@index_option
+def keys_revoke(name: str, index: Path | None) -> None:
+    """Revoke a key; it stops working at once."""
+    kb = _open(_settings(index), load_model=False)
+    kb.revoke_key(name)
+    kb.close()
+    click.echo(f"revoked {name!r}")
+
+
+def cli_actor() -> str:
+    """Who changes the index from the command line, for the change log."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"cli:{user}"
 
 
 @main.command(name="eval")

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.cli import main
+from search.kb import KnowledgeBase
 from search.settings import Settings
 
 
@@ -123,3 +124,23 @@ def test_a_bad_setting_is_one_clear_line(monkeypatch):
     assert result.exit_code == 1
     assert "invalid setting KB_RANKING" in result.output
     assert "Traceback" not in result.output
+
+
+def test_keys_create_list_revoke(reports: Path, settings: Settings):
+    index = ["--index", str(settings.index)]
+    run("ingest", str(reports), *index)
+    made = run("keys", "create", "amt", "--role", "curator", *index)
+    assert made.exit_code == 0, made.output
+    key = made.output.split()[-1]  # the key is the last word
+    assert key.startswith("kb_") and len(key) > 40
+    listed = run("keys", "list", *index).output
+    assert "amt" in listed and "curator" in listed and key not in listed
+    twice = CliRunner().invoke(main, ["keys", "create", "amt", *index])
+    assert twice.exit_code == 1 and "exists" in twice.output and "Traceback" not in twice.output
+    assert run("keys", "revoke", "amt", *index).exit_code == 0
+    assert "revoked" in run("keys", "list", *index).output
+    kb = KnowledgeBase.open(settings)
+    assert kb.verify_key(key) is None
+    kb.close()
+    for command in (["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"]):
+        assert CliRunner().invoke(main, [*command, "--help"]).exit_code == 0

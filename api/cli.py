@@ -86,8 +86,8 @@ def ingest(
     show_bar = sys.stderr.isatty() and not quiet
 
     def record(result: FileResult) -> None:
-        if result.status == "failed":
-            click.echo(f"FAILED {result.path}: {result.reason}", err=True)
+        if result.status in ("failed", "skipped"):  # one line each, also with --quiet
+            click.echo(f"{result.status.upper()} {result.path}: {result.reason}", err=True)
         elif not quiet and not show_bar:
             click.echo(f"{result.status:9} {result.path} -> {result.doc_id}", err=True)
 

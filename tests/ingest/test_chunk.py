@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import chunk_document, is_heading
-from ingest.extract import extract
+from ingest.chunk import chunk_document
+from ingest.formats import extract_bytes
 from search.models import Chunk
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -224,30 +224,9 @@ def test_invalid_max_chars() -> None:
         chunk_document("Text.", max_chars=0)
 
 
-@pytest.mark.parametrize(
-    ("paragraph_text", "expected"),
-    [
-        ("Ergebnisse der Workshops", True),
-        ("Workshop 3: Fachkräfte", True),
-        ("3. Ein nummerierter Punkt", False),
-        ("„Wasserstoff verbindet“", True),
-        ("Ein ganzer Satz endet mit Punkt.", False),
-        ("Was braucht die Region?", True),
-        ("Energie sparen, aber wie? " * 4, False),
-        ("Die Teilnehmenden beschlossen:", False),
-        ("- ein Listenpunkt", False),
-        ("kleingeschriebener Anfang", False),
-        ("2021", False),
-        ("Zwei\nZeilen", False),
-        ("Sehr lange Zeile " * 10, False),
-    ],
-)
-def test_is_heading(paragraph_text: str, expected: bool) -> None:
-    assert is_heading(paragraph_text) is expected
-
-
 def test_fixture_pdf_chunks_follow_pages() -> None:
-    extracted = extract(FIXTURES / "bericht-zwei-seiten.pdf")
+    name = "bericht-zwei-seiten.pdf"
+    extracted = extract_bytes((FIXTURES / name).read_bytes(), name)
 
     chunks = chunk_document(extracted.text, extracted.pages, max_chars=400, min_chars=100)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import Extracted, extract, extract_bytes
+from ingest.formats import Extracted, extract_bytes
 from ingest.metadata import find_first_date, infer_metadata, parse_date, slugify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -156,7 +156,10 @@ def test_infer_metadata_keeps_other_keys_and_does_not_mutate() -> None:
 
 def test_infer_metadata_for_fixture_pdf() -> None:
     result = infer_metadata(
-        extract(FIXTURES / "bericht-zwei-seiten.pdf"), "bericht-zwei-seiten.pdf"
+        extract_bytes(
+            (FIXTURES / "bericht-zwei-seiten.pdf").read_bytes(), "bericht-zwei-seiten.pdf"
+        ),
+        "bericht-zwei-seiten.pdf",
     )
 
     assert result["title"] == "Wasserstofftag Musterstadt 2021"

@@ -8,7 +8,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.embedders import FakeEmbedder
 from search.errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
 from search.kb import VECTORS_FILE, KnowledgeBase
@@ -84,7 +84,7 @@ def test_wrong_vector_shape_is_rejected_before_writing(kb: KnowledgeBase):
 
 def test_lost_or_stale_faiss_file_is_rebuilt_from_the_store(settings: Settings, reports):
     kb = KnowledgeBase.open(settings)
-    ingest_paths(kb, [reports])
+    ingest_files(kb, iter_files([reports]))
     before = [h.id for h in kb.search("Fachkräfte Ausbildung").results]
     chunks = kb.stats()["chunks"]
     kb.close()

@@ -78,15 +78,25 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="Re-embed files even when they are unchanged")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary")
+@click.option(
+    "--prune", is_flag=True, help="Remove reports whose files vanished from the folders given"
+)
 def ingest(
-    paths: tuple[Path, ...], index: Path | None, embedder: str | None, force: bool, quiet: bool
+    paths: tuple[Path, ...],
+    index: Path | None,
+    embedder: str | None,
+    force: bool,
+    quiet: bool,
+    prune: bool,
 ) -> None:
     """Add reports (.txt, .md, .pdf, .docx; folders recursively) to the knowledge base.
 
-    Unchanged files are skipped. Files that cannot be read are listed with the reason;
+    Unchanged files are skipped; the same file under another name is recorded as a
+    further source of its report. Files that cannot be read are listed with the reason;
     the exit code is 1 if any file failed.
     """
     from ingest.pipeline import FileResult, ingest_files, iter_files
+    from ingest.pipeline import prune as prune_missing
 
     settings = _settings(index, embedder)
     kb = _open(settings, create=True)
@@ -94,10 +104,13 @@ def ingest(
     show_bar = sys.stderr.isatty() and not quiet
 
     def record(result: FileResult) -> None:
-        if result.status == "failed":
-            click.echo(f"FAILED {result.path}: {result.reason}", err=True)
+        if result.status in ("failed", "skipped"):  # one line each, also with --quiet
+            click.echo(f"{result.status.upper()} {result.path}: {result.reason}", err=True)
         elif not quiet and not show_bar:
-            click.echo(f"{result.status:9} {result.path} -> {result.doc_id}", err=True)
+            note = f" (same file as {result.duplicate_of})" if result.duplicate_of else ""
+            if result.near_duplicates:
+                note += f" (almost the same text as {', '.join(result.near_duplicates)})"
+            click.echo(f"{result.status:9} {result.path} -> {result.doc_id}{note}", err=True)
 
     if show_bar:
         with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
@@ -106,9 +119,12 @@ def ingest(
                 record(result)
                 bar.update(1)
 
-            report = ingest_files(kb, files, force=force, on_file=advance)
+            report = ingest_files(kb, files, force=force, on_file=advance, actor=cli_actor())
     else:
-        report = ingest_files(kb, files, force=force, on_file=record)
+        report = ingest_files(kb, files, force=force, on_file=record, actor=cli_actor())
+    if prune:
+        for doc_id in prune_missing(kb, paths, files, actor=cli_actor()):
+            click.echo(f"removed {doc_id}: its file is gone", err=True)
     stats = kb.stats()
     click.echo(
         f"{report.summary()}. Index {settings.index}: "

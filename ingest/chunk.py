@@ -3,9 +3,10 @@
 Rules, in order of priority:
 
 * chunks never span pages (when pages are given);
-* a heading (a short single line without final punctuation, or a short question
-  such as "Warum jetzt?") starts a new chunk and stays with the paragraph after
-  it; a paragraph ending in ":" also stays with the paragraph after it;
+* a heading (``search.text.is_heading``: a short single line without final
+  punctuation, or a short question such as "Warum jetzt?") starts a new chunk and
+  stays with the paragraph after it; a paragraph ending in ":" also stays with the
+  paragraph after it;
 * consecutive paragraphs are packed into one chunk up to ``max_chars``;
 * a paragraph longer than ``max_chars`` is split at line breaks, then at
   sentence boundaries (German abbreviations such as "z. B.", "Dr.", "e. V."
@@ -24,18 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from search.models import Chunk
-from search.text import CLOSERS as _CLOSERS
-from search.text import Span, sentence_spans
+from search.text import Span, is_heading, sentence_spans
 from search.text import skip_space as _skip_space
 from search.text import trim_span as _trim
 
-HEADING_MAX_CHARS = 120
-QUESTION_HEADING_MAX_CHARS = 80
 MERGE_FACTOR = 1.5
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t]*\n")
-_BULLET_RE = re.compile(r"^(?:[-–*•▪◦●■]|\d{1,3}[.)])\s")
-_NO_HEADING_END = ".;,:…"
 
 
 @dataclass
@@ -58,8 +54,8 @@ def chunk_document(
     text: str,
     pages: list[str] | None = None,
     *,
-    max_chars: int = 1000,
-    min_chars: int = 200,
+    max_chars: int,
+    min_chars: int,
 ) -> list[Chunk]:
     """Split a document into passages for embedding and lexical indexing.
 
@@ -88,26 +84,6 @@ def _chunk_section(text: str, max_chars: int, min_chars: int) -> list[str]:
         return []
     drafts = _pack(_units(paragraphs, max_chars), max_chars)
     return [draft.text for draft in _merge_small(drafts, max_chars, min_chars)]
-
-
-def is_heading(paragraph: str) -> bool:
-    """Whether a paragraph looks like a heading: one short line without final punctuation.
-
-    A short line ending in "?" or "!" also counts ("Warum jetzt?"): as a paragraph of
-    its own it introduces what follows, like a heading.
-    """
-    text = paragraph.strip()
-    last = text.rstrip(_CLOSERS)[-1:]
-    if last and last in "?!" and len(text) > QUESTION_HEADING_MAX_CHARS:
-        return False
-    return (
-        0 < len(text) <= HEADING_MAX_CHARS
-        and "\n" not in text
-        and last not in _NO_HEADING_END
-        and not text[0].islower()
-        and not _BULLET_RE.match(text)
-        and any(char.isalpha() for char in text)
-    )
 
 
 def _is_lead_in(paragraph: str) -> bool:

@@ -1,4 +1,8 @@
-"""Complete a document's title and date, parse German dates, build ASCII slugs."""
+"""Document metadata: map document properties to fields, complete a document's title
+and date, parse German dates, build ASCII slugs.
+
+(YAML front matter has its own module, ``ingest.frontmatter``.)
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ import datetime as dt
 import re
 import unicodedata
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.extract import Extracted
+from search.models import METADATA_FIELDS
+
+if TYPE_CHECKING:  # only for annotations: formats import this module's helpers
+    from ingest.formats.base import Extracted
+
+#: Metadata keys extraction may fill (``search.models.METADATA_FIELDS`` plus ``id``).
+METADATA_KEYS = (*METADATA_FIELDS, "id")
 
 TITLE_MAX_CHARS = 150
 FALLBACK_TITLE = "Unbenanntes Dokument"
@@ -83,6 +93,57 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _FILENAME_DATE_RE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)"
 )
+
+
+# --------------------------------------------------------------------------- properties
+
+# Titles that PDF/Office producers fill in automatically carry no information.
+_JUNK_TITLE_RE = re.compile(
+    r"^(?:untitled|unbenannt|ohne titel|document\d*|dokument\d*|microsoft word\b.*|"
+    r".*\.(?:docx?|pdf|odt|rtf|indd|txt))$",
+    re.IGNORECASE,
+)
+
+
+def info_to_metadata(info: dict[str, Any]) -> dict[str, Any]:
+    """Map document properties (PDF info, DOCX core properties) to metadata fields.
+
+    ``info`` has any of ``title``, ``organiser`` (author), ``event`` (subject),
+    ``keywords`` and ``language``. Generated titles ("Microsoft Word - x.docx") are
+    dropped, "de-DE" becomes "de", keywords become ``topics``.
+    """
+    metadata: dict[str, Any] = {}
+    for key in ("title", "organiser", "event", "language"):
+        value = info.get(key)
+        if value is None:
+            continue
+        text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+        if key == "title" and _JUNK_TITLE_RE.match(text):
+            continue
+        if key == "language":
+            text = text.split("-")[0].split("_")[0].lower()  # "de-DE" -> "de"
+        if text:
+            metadata[key] = text
+    keywords = info.get("keywords")
+    topics = split_topics(unicodedata.normalize("NFC", str(keywords))) if keywords else []
+    if topics:
+        metadata["topics"] = topics
+    return metadata
+
+
+def split_topics(value: str | None) -> list[str]:
+    """Split a keyword string like ``"Wasserstoff, Energie; Mobilität"`` into topics."""
+    if not value:
+        return []
+    topics: list[str] = []
+    for part in re.split(r"[,;\n]", value):
+        topic = " ".join(part.split())
+        if topic and topic not in topics:
+            topics.append(topic)
+    return topics
+
+
+# --------------------------------------------------------------------------- inference
 
 
 def infer_metadata(extracted: Extracted, filename: str) -> dict[str, Any]:

@@ -1,34 +1,58 @@
 """Ingestion: find files, extract, chunk, embed and write them into the knowledge base.
 
-A file that cannot be read is reported with one line (file and reason) and skipped;
-the run goes on. Unchanged files (same bytes, same source) are not embedded again.
+Every file is its own failure domain: a file that cannot be read, or that trips an
+unexpected error, is reported with one line (file and reason) and skipped; the run
+goes on. Unchanged files (same bytes, same source) are not embedded again.
+
+Source keys (``NewDocument.source``) identify where a document came from, so that
+re-ingesting updates it instead of adding a copy: ``<name of the folder given>/<path
+relative to it>`` for a file found in a folder and ``<parent folder name>/<file name>``
+for a file given directly (``kb ingest corpus`` and ``kb ingest corpus/x.md`` agree).
+Indexes written before this scheme used the path relative to the folder given (or
+the bare file name); when a file's key is unknown but its old key is, that document
+is reused (same id) and moves to the new key.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from search.kb import KnowledgeBase
 from search.models import NewDocument
 
 from .chunk import chunk_document
-from .extract import SUPPORTED_SUFFIXES, ExtractionError, extract_bytes
+from .errors import ExtractionError
+from .formats import SUPPORTED_SUFFIXES, Limits, extract_bytes, read_file
 from .metadata import infer_metadata, slugify
+
+#: outcomes of one file, in the order the summary lists them
+STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "failed")
 
 
 @dataclass
 class FileResult:
-    """Outcome for one file."""
+    """Outcome for one file (or a folder or link the walk could not use)."""
 
-    path: str
-    status: str  # added | updated | unchanged | failed
+    path: str  # for display: UTF-8, undecodable bytes of a name shown as \\xNN
+    status: str  # one of STATUSES
     doc_id: str | None = None
     chunks: int = 0
-    reason: str | None = None
+    reason: str | None = None  # English
+    code: str | None = None  # ExtractionError.code of a failed or skipped file
+    german: str | None = None  # the reason in German
+    duplicate_of: str | None = None  # a "duplicate": the report with the same file
+    near_duplicates: list[str] = field(default_factory=list)  # reports with almost this text
+
+    @classmethod
+    def problem(cls, path: str, error: ExtractionError) -> FileResult:
+        """A failed file (a skipped one for links that leave the folder)."""
+        status = "skipped" if error.code == "link_outside" else "failed"
+        return cls(path, status, reason=str(error), code=error.code, german=error.german)
 
 
 @dataclass
@@ -53,11 +77,32 @@ class IngestReport:
 
     def summary(self) -> str:
         """One line: counts per outcome."""
-        parts = [f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "failed")]
+        parts = [f"{self.count(s)} {s}" for s in STATUSES]
         return f"{len(self.results)} files: " + ", ".join(parts)
 
 
+# --------------------------------------------------------------------------- finding files
+
 IGNORE_FILE = ".kbignore"
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as valid UTF-8 text: bytes of a name that are not UTF-8 appear as ``\\xNN``.
+
+    Used for messages and source keys (SQLite and terminals need valid UTF-8); the
+    mapping is one to one, so two different names never share a key.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest, or a problem the walk found (then ``problem`` is set)."""
+
+    path: Path
+    source: str  # source key, see the module docstring
+    legacy_source: str | None = None  # key of indexes written before the current scheme
+    problem: ExtractionError | None = None
 
 
 def _ignore_patterns(folder: Path) -> list[str]:
@@ -68,61 +113,154 @@ def _ignore_patterns(folder: Path) -> list[str]:
     return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith("#")]
 
 
-def _ignored(rel: Path, patterns: list[str]) -> bool:
-    """True if the path or one of its parent folders matches a ``.kbignore`` pattern."""
-    parts = rel.parts
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))] + [rel.name]
+def _ignored(rel: str, name: str | None, patterns: list[str]) -> bool:
+    """True if the relative path (or, for a file, its ``name``) matches a pattern.
+
+    Parent folders need no check here: a matching folder is never entered.
+    """
+    candidates = [rel] if name is None else [rel, name]
     return any(fnmatch.fnmatch(c, p) for c in candidates for p in patterns)
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """Yield (file, source key) for each file to ingest.
+def _key(*parts: str) -> str:
+    return display_path("/".join(part for part in parts if part))
 
-    Folders are walked recursively; hidden entries, folders starting with ``_``
-    (sources, build scripts), paths matching a pattern in the folder's ``.kbignore``
-    (glob per line, e.g. ``eval/``) and files of unsupported types are skipped. A file
-    named directly is always yielded, so an unsupported one gets a clear error. The
-    source key is the path relative to the folder given, or the file name.
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceFile]:
+    """Yield a :class:`SourceFile` for each file to ingest and each problem found.
+
+    Folders are walked (iteratively: any depth) in sorted order; hidden entries,
+    entries starting with ``_`` (sources, build scripts), paths matching a pattern of
+    the folder's ``.kbignore`` (glob per line, e.g. ``eval/``) and files of unsupported
+    types are skipped. A symbolic link is followed only if it leads to a file inside
+    the folder; a link leaving the folder is reported (and not followed), a link to
+    a folder inside is not entered (that folder is walked itself). A folder that
+    cannot be read is reported. A file named directly is always yielded, so an
+    unsupported or missing one gets a clear error.
     """
-    for path in paths:
-        path = Path(path)
+    for given in paths:
+        path = Path(given)
         if path.is_dir():
-            patterns = _ignore_patterns(path)
-            for file in sorted(path.rglob("*")):
-                rel = file.relative_to(path)
-                if any(p.startswith((".", "_")) for p in rel.parts) or _ignored(rel, patterns):
-                    continue
-                if file.is_file() and file.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield file, rel.as_posix()
+            yield from _walk(path)
         else:
-            yield path, path.name
+            absolute = Path(os.path.abspath(path))
+            yield SourceFile(path, _key(absolute.parent.name, path.name), display_path(path.name))
+
+
+def _walk(root: Path) -> Iterator[SourceFile]:
+    root_name = Path(os.path.abspath(root)).name
+    real_root = os.path.realpath(root)
+    try:
+        patterns = _ignore_patterns(root)
+    except OSError as exc:  # without its ignore list the folder would be ingested wrongly
+        yield SourceFile(root / IGNORE_FILE, "", problem=_unreadable("file", exc))
+        return
+    # A stack of sorted folder listings instead of recursion: depth costs no stack frames.
+    # The order is that of sorting all paths: a folder's entries come before its next sibling.
+    stack: list[tuple[Iterator[os.DirEntry[str]], tuple[str, ...]]] = []
+    listing = _list_folder(root)
+    if isinstance(listing, ExtractionError):
+        yield SourceFile(root, "", problem=listing)
+        return
+    stack.append((iter(listing), ()))
+    while stack:
+        entries, parent = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        if entry.name.startswith((".", "_")):
+            continue
+        rel_parts = (*parent, entry.name)
+        rel = "/".join(rel_parts)
+        path = Path(entry.path)
+        try:  # entries can fail to stat (vanished, permissions): one line, not the run
+            is_link = entry.is_symlink()
+            if is_link and not _inside(os.path.realpath(path), real_root):
+                if entry.is_dir() or _supported(entry.name):
+                    target = display_path(os.path.realpath(path))
+                    yield SourceFile(path, "", problem=_link_outside(target))
+                continue
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError as exc:
+            yield SourceFile(path, "", problem=_unreadable("file", exc))
+            continue
+        if is_dir:
+            if is_link or _ignored(rel, None, patterns):
+                continue
+            listing = _list_folder(path)
+            if isinstance(listing, ExtractionError):
+                yield SourceFile(path, "", problem=listing)
+            else:
+                stack.append((iter(listing), rel_parts))
+        elif is_file and _supported(entry.name) and not _ignored(rel, entry.name, patterns):
+            yield SourceFile(path, _key(root_name, rel), display_path(rel))
+
+
+def _supported(name: str) -> bool:
+    return PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def _list_folder(folder: Path) -> list[os.DirEntry[str]] | ExtractionError:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError as exc:
+        return _unreadable("folder", exc)
+
+
+def _inside(target: str, real_root: str) -> bool:
+    return os.path.commonpath([real_root, target]) == real_root
+
+
+def _unreadable(kind: str, exc: OSError) -> ExtractionError:
+    kind_de = {"folder": "Ordner", "file": "Datei"}[kind]
+    if isinstance(exc, PermissionError):
+        reason, reason_de = "permission denied", "keine Berechtigung"
+    else:
+        reason = reason_de = exc.strerror or type(exc).__name__
+    return ExtractionError(
+        "unreadable", f"cannot read {kind} ({reason})", f"{kind_de} nicht lesbar ({reason_de})"
+    )
+
+
+def _link_outside(target: str) -> ExtractionError:
+    return ExtractionError(
+        "link_outside",
+        f"symbolic link leads outside the folder (to {target}); not followed",
+        f"symbolische Verknüpfung führt aus dem Ordner hinaus (nach {target}); nicht gefolgt",
+    )
+
+
+# --------------------------------------------------------------------------- ingesting
 
 
 def _preferred_id(source: str, doc: NewDocument) -> str:
     """A readable id from the front matter ``id`` or the file name (the knowledge base
     keeps the id of a known source and makes a taken one unique)."""
-    return slugify(str(doc.doc_id or Path(source).stem)) or "dokument"
+    return slugify(str(doc.doc_id or PurePath(source).stem)) or "dokument"
 
 
 def build_document(
-    data: bytes, filename: str, source: str, settings_chunk: tuple[int, int], max_bytes: int
+    data: bytes, filename: str, source: str, settings_chunk: tuple[int, int], limits: Limits
 ) -> tuple[NewDocument, str]:
     """Extract, complete metadata and chunk one file; raises ExtractionError."""
-    extracted = extract_bytes(data, filename, max_bytes=max_bytes)
+    extracted = extract_bytes(data, filename, limits)
     meta = infer_metadata(extracted, filename)
     max_chars, min_chars = settings_chunk
     chunks = chunk_document(
         extracted.text, extracted.pages, max_chars=max_chars, min_chars=min_chars
     )
     if not chunks:
-        raise ExtractionError("no text found")
+        raise ExtractionError("no_text", "no text found", "kein Text gefunden")
     topics = meta.get("topics") or []
     doc = NewDocument(
         source=source,
         sha256=hashlib.sha256(data).hexdigest(),
         text=extracted.text,
         chunks=chunks,
-        title=meta.get("title") or Path(filename).stem,
+        title=meta.get("title") or PurePath(filename).stem,
         date=meta.get("date"),
         event=meta.get("event"),
         location=meta.get("location"),
@@ -136,27 +274,34 @@ def build_document(
     return doc, extracted.format
 
 
-def ingest_file(kb: KnowledgeBase, path: Path, source: str, *, force: bool = False) -> FileResult:
+def ingest_file(
+    kb: KnowledgeBase,
+    path: Path,
+    source: str,
+    *,
+    legacy_source: str | None = None,
+    force: bool = False,
+    limits: Limits | None = None,
+    actor: str = "system",
+) -> FileResult:
     """Ingest one file; never raises for bad input, reports it instead."""
-    shown = str(path)
+    shown = display_path(path)
+    limits = limits or Limits.from_settings(kb.settings)
     try:
-        if not path.is_file():
-            return FileResult(shown, "failed", reason="not a file or does not exist")
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            kinds = ", ".join(SUPPORTED_SUFFIXES)
-            return FileResult(shown, "failed", reason=f"unsupported file type (supported: {kinds})")
-        size = path.stat().st_size
-        if size > kb.settings.max_file_bytes:
-            return FileResult(
-                shown,
-                "failed",
-                reason=f"file too large ({size / 2**20:.1f} MB, limit "
-                f"{kb.settings.max_file_bytes / 2**20:.0f} MB)",
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        return FileResult(shown, "failed", reason=f"cannot read file: {exc.strerror or exc}")
-    return ingest_bytes(kb, data, path.name, source, shown=shown, force=force)
+        data = read_file(path, limits)
+    except ExtractionError as exc:
+        return FileResult.problem(shown, exc)
+    return ingest_bytes(
+        kb,
+        data,
+        display_path(path.name),
+        source,
+        shown=shown,
+        force=force,
+        legacy_source=legacy_source,
+        limits=limits,
+        actor=actor,
+    )
 
 
 def ingest_bytes(
@@ -167,12 +312,23 @@ def ingest_bytes(
     *,
     shown: str | None = None,
     force: bool = False,
+    legacy_source: str | None = None,
+    limits: Limits | None = None,
+    actor: str = "system",
 ) -> FileResult:
-    """Ingest the bytes of one file under a source key (also used for uploads)."""
+    """Ingest the bytes of one file under a source key (also used for uploads).
+
+    With ``legacy_source``, a document known only under that older key is reused
+    (same id) and rewritten under ``source``.
+    """
     shown = shown or filename
     sha = hashlib.sha256(data).hexdigest()
     state = kb.source_state(source)
-    if state is not None and state[1] == sha and not force:
+    moving = False
+    if state is None and legacy_source and legacy_source != source:
+        state = kb.source_state(legacy_source)
+        moving = state is not None
+    if state is not None and state[1] == sha and not force and not moving:
         return FileResult(shown, "unchanged", doc_id=state[0])
     try:
         doc, fmt = build_document(
@@ -180,38 +336,104 @@ def ingest_bytes(
             filename,
             source,
             (kb.settings.chunk_max_chars, kb.settings.chunk_min_chars),
-            kb.settings.max_file_bytes,
+            limits or Limits.from_settings(kb.settings),
         )
     except ExtractionError as exc:
-        return FileResult(shown, "failed", reason=str(exc))
-    written = kb.add_document(_preferred_id(source, doc), doc, fmt=fmt)
-    return FileResult(shown, written.status, doc_id=written.doc_id, chunks=len(doc.chunks))
-
-
-def ingest_paths(
-    kb: KnowledgeBase,
-    paths: Iterable[Path],
-    *,
-    force: bool = False,
-    on_file: Callable[[FileResult], None] | None = None,
-) -> IngestReport:
-    """Ingest every file under ``paths``; ``on_file`` sees each result as it comes."""
-    return ingest_files(kb, iter_files(paths), force=force, on_file=on_file)
+        return FileResult.problem(shown, exc)
+    written = kb.add_document(
+        _preferred_id(source, doc),
+        doc,
+        fmt=fmt,
+        actor=actor,
+        original=data,
+        filename=filename,
+        replaces=state[0] if moving else None,
+    )
+    return FileResult(
+        shown,
+        "updated" if moving else written.status,
+        doc_id=written.doc_id,
+        chunks=len(doc.chunks),
+        duplicate_of=written.duplicate_of,
+        near_duplicates=written.near_duplicates,
+    )
 
 
 def ingest_files(
     kb: KnowledgeBase,
-    files: Iterable[tuple[Path, str]],
+    files: Iterable[SourceFile],
     *,
     force: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
+    actor: str = "system",
 ) -> IngestReport:
-    """Ingest (file, source key) pairs as ``iter_files`` yields them."""
+    """Ingest what :func:`iter_files` yields; ``on_file`` sees each result as it comes.
+
+    Each file is its own failure domain: besides the reasons extraction gives, any
+    unexpected exception becomes a failed result naming its type, never an abort.
+    """
+    limits = Limits.from_settings(kb.settings)
     report = IngestReport()
     with kb.bulk():
-        for path, source in files:
-            result = ingest_file(kb, path, source, force=force)
+        for item in files:
+            result = _ingest_one(kb, item, limits, force, actor)
             report.results.append(result)
             if on_file is not None:
                 on_file(result)
     return report
+
+
+def _ingest_one(
+    kb: KnowledgeBase, item: SourceFile, limits: Limits, force: bool, actor: str
+) -> FileResult:
+    shown = display_path(item.path)
+    if item.problem is not None:
+        return FileResult.problem(shown, item.problem)
+    try:
+        return ingest_file(
+            kb,
+            item.path,
+            item.source,
+            legacy_source=item.legacy_source,
+            force=force,
+            limits=limits,
+            actor=actor,
+        )
+    except Exception as exc:  # a bug or an exhausted resource costs this file, not the run
+        return FileResult.problem(shown, unexpected_error(exc))
+
+
+def unexpected_error(exc: BaseException) -> ExtractionError:
+    """An ExtractionError (``internal_error``) naming an unexpected exception in one line."""
+    detail = " ".join(str(exc).split())[:200]
+    name = type(exc).__name__
+    shown = f"{name}: {detail}" if detail else name
+    return ExtractionError(
+        "internal_error", f"unexpected error ({shown})", f"unerwarteter Fehler ({shown})"
+    )
+
+
+def prune(
+    kb: KnowledgeBase,
+    paths: Iterable[str | os.PathLike[str]],
+    seen: Iterable[SourceFile],
+    *,
+    actor: str = "system",
+) -> list[str]:
+    """Remove the reports whose files vanished from the folders in ``paths``; returns
+    their ids.
+
+    ``seen`` is what the walk of those folders found (files that failed to read count
+    as present: they did not vanish). A report goes only when every one of its sources
+    lies in these folders and none is present any more.
+    """
+    prefixes = tuple(_key(Path(os.path.abspath(p)).name) + "/" for p in paths if Path(p).is_dir())
+    if not prefixes:
+        return []
+    present = {item.source for item in seen}
+    removed = []
+    for doc_id, sources in kb.sources().items():
+        if all(s.startswith(prefixes) and s not in present for s in sources):
+            kb.remove_document(doc_id, actor=actor)
+            removed.append(doc_id)
+    return removed

@@ -141,6 +141,9 @@ STOP_WORDS: frozenset[str] = frozenset(fold(w) for w in (_GERMAN_STOP + _ENGLISH
 
 #: shortest compound part (surface letters): shorter bits are mostly prefixes or noise
 MIN_PART = 4
+#: longest word that is split: German compounds stay far below; longer letter runs are
+#: noise (splitting costs time quadratic in the length)
+MAX_COMPOUND_CHARS = 80
 # Linking elements (Fugenelemente) that may end a modifier: Beratung-s-stelle,
 # Bund-es-regierung, Sonne-n-energie. Not -er-: the plural (Kinder-garten) is a word
 # already, and stripping it gives false parts (Förder- as "Ford").
@@ -245,6 +248,11 @@ def _best_split(word: str) -> _Seg | None:
     """
     lex = _lexicon()
     suffix = next((x for x in _SUFFIXES if word.endswith(x)), "")
+    # Solve the tails shortest first: each _segment call below then finds the tails of
+    # its tail cached, so the mutual recursion never goes deeper than one level,
+    # however long the word.
+    for i in range(len(word) - MIN_PART, MIN_PART - 1, -1):
+        _segment(word[i:])
     best: _Seg | None = None
     for i in range(MIN_PART, len(word) - MIN_PART + 1):
         rest = _segment(word[i:])
@@ -287,8 +295,9 @@ def split_compound(word: str, known: bool = True) -> tuple[tuple[str, int, int],
     only if ``known`` (the caller passes True for capitalised words: nouns, where
     compounds are) and it is rare: words common in everyday language
     ("ebenfalls", "alternative", "gestalten") are lexicalised or not compounds at all.
+    Words longer than ``MAX_COMPOUND_CHARS`` are not split.
     """
-    if len(word) < 2 * MIN_PART or not word.isalpha():
+    if not 2 * MIN_PART <= len(word) <= MAX_COMPOUND_CHARS or not word.isalpha():
         return ()
     lex = _lexicon()
     if word in lex and (not known or lex[word] > _FLOOR):

@@ -171,6 +171,7 @@ class KnowledgeBase:
         actor: str = "system",
         original: bytes | None = None,
         filename: str | None = None,
+        replaces: str | None = None,
     ) -> Written:
         """Write a document with all its chunks and vectors.
 
@@ -179,10 +180,11 @@ class KnowledgeBase:
         suffix from the source makes it unique. With ``original`` (the file's bytes,
         kept in the index folder) the same file under another source is not written
         again but recorded as a further source of its report ("duplicate"). Embeds the
-        chunks unless ``vectors`` are given. Either everything is written or nothing;
-        the change log records it under ``actor``.
+        chunks unless ``vectors`` are given. ``replaces`` names a document this one
+        replaces whatever its source (a new file for a report; the id stays). Either
+        everything is written or nothing; the change log records it under ``actor``.
         """
-        if original is not None:
+        if original is not None and replaces is None:
             with self.index.writing() as handle:
                 twin = handle.store.same_file(doc.sha256, doc.source)
                 if twin is not None:
@@ -205,12 +207,18 @@ class KnowledgeBase:
         kept = originals.keep(self.folder, original) if original is not None else None
         with self.index.writing() as handle:
             store = handle.store
-            twin = store.same_file(doc.sha256, doc.source) if original is not None else None
+            check = original is not None and replaces is None
+            twin = store.same_file(doc.sha256, doc.source) if check else None
             if twin is not None:  # written meanwhile by another writer
                 store.add_alias(twin, doc.source, actor)
                 return Written(twin, "duplicate", duplicate_of=twin)
-            state = store.source_state(doc.source)
-            target = state[0] if state else _free_id(store, doc_id or doc.doc_id, doc.source)
+            if replaces is not None:
+                if not store.id_taken(replaces):
+                    raise DocumentNotFound(f"no document with id {replaces!r}")
+                target = replaces
+            else:
+                state = store.source_state(doc.source)
+                target = state[0] if state else _free_id(store, doc_id or doc.doc_id, doc.source)
             replaced = store.get_document(target)
             changes, status = store.upsert_document(
                 target,
@@ -329,6 +337,10 @@ class KnowledgeBase:
         if found is None:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return [d for d, _ in duplicates.near(store.conn, found[0] or 0, exclude=[doc_id])]
+
+    def sources(self) -> dict[str, list[str]]:
+        """Every document's sources: the one it was written from, then its aliases."""
+        return self.index.current().store.sources()
 
     def source_state(self, source: str) -> tuple[str, str] | None:
         """(doc id, sha256) of the document that came from ``source``, if any."""

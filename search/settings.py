@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         60.0, ge=0, description="Seconds a writer waits for another writer before giving up"
     )
     max_file_bytes: int = Field(50 * 2**20, ge=1024, description="Largest file ingested")
+    max_unpacked_bytes: int = Field(
+        200 * 2**20,
+        ge=2**20,
+        description="Most bytes a DOCX may unpack to (counted while unpacking; zip bombs)",
+    )
+    max_archive_members: int = Field(1000, ge=10, description="Most entries a DOCX may have")
     snippet_chars: int = Field(280, ge=80, le=2000)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-_SENTENCE_END = re.compile(r"[.!?…]\s+")
+from .text import SENTENCE_END_RE, skip_space
 
 
 @dataclass
@@ -16,7 +15,7 @@ class Snippet:
     highlights: list[tuple[int, int]] = field(default_factory=list)
 
 
-def make_snippet(text: str, spans: list[tuple[int, int]], max_chars: int = 280) -> Snippet:
+def make_snippet(text: str, spans: list[tuple[int, int]], max_chars: int) -> Snippet:
     """Cut ``text`` to about ``max_chars`` around the densest group of ``spans``.
 
     Without spans the snippet is the passage's beginning. Cuts fall on word
@@ -37,9 +36,9 @@ def make_snippet(text: str, spans: list[tuple[int, int]], max_chars: int = 280) 
         # show some context before the first match, preferably from a sentence start
         start = max(0, best_start - max_chars // 4)
         window = text[start:best_start]
-        ends = list(_SENTENCE_END.finditer(window))
+        ends = list(SENTENCE_END_RE.finditer(window))
         if ends:
-            start = start + ends[-1].end()
+            start = start + skip_space(window, ends[-1].end())
         elif start > 0:
             space = text.find(" ", start)
             start = space + 1 if 0 <= space < best_start else start

@@ -582,6 +582,16 @@ class Store:
         ).fetchone()
         return None if row is None else (row["id"], row["sha256"])
 
+    def sources(self) -> dict[str, list[str]]:
+        """Every document's sources: its own first, then its aliases."""
+        out: dict[str, list[str]] = {}
+        for doc_id, source in self.conn.execute(
+            "SELECT id, source FROM documents UNION ALL "
+            "SELECT doc_id, source FROM aliases ORDER BY 1"
+        ):
+            out.setdefault(doc_id, []).append(source)
+        return out
+
     def same_file(self, sha256: str, source: str) -> str | None:
         """The id of another source's document whose file has this SHA-256, if any."""
         row = self.conn.execute(

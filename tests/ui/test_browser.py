@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.settings import Settings
 
@@ -50,7 +50,7 @@ def base_url(tmp_path_factory):
         (reports / name).write_text(text, encoding="utf-8")
     settings = Settings(index=folder / "index", embedder="fake")
     kb = KnowledgeBase.open(settings)
-    assert ingest_paths(kb, [reports]).ok
+    assert ingest_files(kb, iter_files([reports])).ok
     kb.close()
     port = _free_port()
     server = uvicorn.Server(

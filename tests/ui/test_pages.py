@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
@@ -16,7 +16,7 @@ from ui.views import segments
 @pytest.fixture
 def client(settings: Settings, reports):
     kb = KnowledgeBase.open(settings)
-    assert ingest_paths(kb, [reports]).ok
+    assert ingest_files(kb, iter_files([reports])).ok
     evil = "<script>alert(1)</script> Wasserstoff & <b>fett</b>"
     kb.add_document(
         "evil",

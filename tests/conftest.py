@@ -105,3 +105,14 @@ def filled_kb(kb: KnowledgeBase, reports: Path) -> KnowledgeBase:
     report = ingest_files(kb, iter_files([reports]))
     assert report.ok, report.failed
     return kb
+
+
+@pytest.fixture
+def built(settings: Settings, reports: Path) -> Settings:
+    """Settings of an index with the four small reports ingested (and closed again)."""
+    from ingest.pipeline import ingest_files, iter_files
+
+    base = KnowledgeBase.open(settings)
+    assert ingest_files(base, iter_files([reports])).ok
+    base.close()
+    return settings

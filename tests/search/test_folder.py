@@ -8,20 +8,10 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
-from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
-
-
-@pytest.fixture
-def built(settings: Settings, reports) -> Settings:
-    kb = KnowledgeBase.open(settings)
-    assert ingest_files(kb, iter_files([reports])).ok
-    kb.close()
-    return settings
 
 
 def _stores(settings: Settings) -> list[str]:

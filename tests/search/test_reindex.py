@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.pipeline import ingest_files, iter_files
 from search.errors import EmbedderMismatch, EmbedderUnavailable
 from search.kb import KnowledgeBase
 from search.settings import Settings
-
-
-@pytest.fixture
-def built(settings: Settings, reports) -> Settings:
-    kb = KnowledgeBase.open(settings)
-    assert ingest_files(kb, iter_files([reports])).ok
-    kb.close()
-    return settings
 
 
 def test_a_failed_reindex_leaves_the_old_index_working(built: Settings):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from search.kb import KnowledgeBase
+from search.kb import Incoming, KnowledgeBase
 from search.models import NewDocument
 
 from .chunk import chunk_document
@@ -274,34 +274,77 @@ def build_document(
     return doc, extracted.format
 
 
-def ingest_file(
+@dataclass
+class _Pending:
+    """A file read, extracted and chunked, waiting to be written with its batch."""
+
+    shown: str
+    item: Incoming
+    moving: bool  # rewritten under a new source key, keeping its id
+
+
+def _prepare(
     kb: KnowledgeBase,
-    path: Path,
+    data: bytes,
+    filename: str,
     source: str,
     *,
-    legacy_source: str | None = None,
-    force: bool = False,
-    limits: Limits | None = None,
-    actor: str = "system",
-) -> FileResult:
-    """Ingest one file; never raises for bad input, reports it instead."""
-    shown = display_path(path)
-    limits = limits or Limits.from_settings(kb.settings)
+    shown: str,
+    force: bool,
+    legacy_source: str | None,
+    limits: Limits,
+) -> FileResult | _Pending:
+    """Everything before writing: unchanged files end here, bad ones fail here."""
+    sha = hashlib.sha256(data).hexdigest()
+    state = kb.source_state(source)
+    moving = False
+    if state is None and legacy_source and legacy_source != source:
+        state = kb.source_state(legacy_source)
+        moving = state is not None
+    if state is not None and state[1] == sha and not force and not moving:
+        return FileResult(shown, "unchanged", doc_id=state[0])
     try:
-        data = read_file(path, limits)
+        doc, fmt = build_document(
+            data,
+            filename,
+            source,
+            (kb.settings.chunk_max_chars, kb.settings.chunk_min_chars),
+            limits,
+        )
     except ExtractionError as exc:
         return FileResult.problem(shown, exc)
-    return ingest_bytes(
-        kb,
-        data,
-        display_path(path.name),
-        source,
-        shown=shown,
-        force=force,
-        legacy_source=legacy_source,
-        limits=limits,
-        actor=actor,
+    item = Incoming(
+        doc,
+        _preferred_id(source, doc),
+        fmt,
+        original=data,
+        filename=filename,
+        replaces=state[0] if moving else None,
     )
+    return _Pending(shown, item, moving)
+
+
+def _write(kb: KnowledgeBase, pending: list[_Pending], actor: str) -> list[FileResult]:
+    """Write prepared files together; each gets its own result."""
+    results = []
+    outcomes = kb.add_documents([p.item for p in pending], actor=actor)
+    for p, written in zip(pending, outcomes, strict=True):
+        if isinstance(written, ExtractionError):
+            results.append(FileResult.problem(p.shown, written))
+        elif isinstance(written, Exception):
+            results.append(FileResult.problem(p.shown, unexpected_error(written)))
+        else:
+            results.append(
+                FileResult(
+                    p.shown,
+                    "updated" if p.moving else written.status,
+                    doc_id=written.doc_id,
+                    chunks=len(p.item.doc.chunks),
+                    duplicate_of=written.duplicate_of,
+                    near_duplicates=written.near_duplicates,
+                )
+            )
+    return results
 
 
 def ingest_bytes(
@@ -321,42 +364,24 @@ def ingest_bytes(
     With ``legacy_source``, a document known only under that older key is reused
     (same id) and rewritten under ``source``.
     """
-    shown = shown or filename
-    sha = hashlib.sha256(data).hexdigest()
-    state = kb.source_state(source)
-    moving = False
-    if state is None and legacy_source and legacy_source != source:
-        state = kb.source_state(legacy_source)
-        moving = state is not None
-    if state is not None and state[1] == sha and not force and not moving:
-        return FileResult(shown, "unchanged", doc_id=state[0])
-    try:
-        doc, fmt = build_document(
-            data,
-            filename,
-            source,
-            (kb.settings.chunk_max_chars, kb.settings.chunk_min_chars),
-            limits or Limits.from_settings(kb.settings),
-        )
-    except ExtractionError as exc:
-        return FileResult.problem(shown, exc)
-    written = kb.add_document(
-        _preferred_id(source, doc),
-        doc,
-        fmt=fmt,
-        actor=actor,
-        original=data,
-        filename=filename,
-        replaces=state[0] if moving else None,
+    prepared = _prepare(
+        kb,
+        data,
+        filename,
+        source,
+        shown=shown or filename,
+        force=force,
+        legacy_source=legacy_source,
+        limits=limits or Limits.from_settings(kb.settings),
     )
-    return FileResult(
-        shown,
-        "updated" if moving else written.status,
-        doc_id=written.doc_id,
-        chunks=len(doc.chunks),
-        duplicate_of=written.duplicate_of,
-        near_duplicates=written.near_duplicates,
-    )
+    if isinstance(prepared, FileResult):
+        return prepared
+    return _write(kb, [prepared], actor)[0]
+
+
+#: files written together (embedded in one batch): bounds the memory a batch holds
+BATCH_FILES = 16
+BATCH_CHUNKS = 256
 
 
 def ingest_files(
@@ -369,36 +394,57 @@ def ingest_files(
 ) -> IngestReport:
     """Ingest what :func:`iter_files` yields; ``on_file`` sees each result as it comes.
 
-    Each file is its own failure domain: besides the reasons extraction gives, any
-    unexpected exception becomes a failed result naming its type, never an abort.
+    Files are written in batches embedded together. Each file is its own failure
+    domain: besides the reasons extraction gives, any unexpected exception becomes a
+    failed result naming its type, never an abort.
     """
     limits = Limits.from_settings(kb.settings)
     report = IngestReport()
-    with kb.bulk():
-        for item in files:
-            result = _ingest_one(kb, item, limits, force, actor)
+    waiting: list[FileResult | _Pending] = []  # in file order, results and pending files
+
+    def flush() -> None:
+        pending = [w for w in waiting if isinstance(w, _Pending)]
+        written = iter(_write(kb, pending, actor) if pending else [])
+        for entry in waiting:
+            result = next(written) if isinstance(entry, _Pending) else entry
             report.results.append(result)
             if on_file is not None:
                 on_file(result)
+        waiting.clear()
+
+    with kb.bulk():
+        for item in files:
+            waiting.append(_read_and_prepare(kb, item, limits, force))
+            pending = [w for w in waiting if isinstance(w, _Pending)]
+            if (
+                len(pending) >= BATCH_FILES
+                or sum(len(p.item.doc.chunks) for p in pending) >= BATCH_CHUNKS
+            ):
+                flush()
+        flush()
     return report
 
 
-def _ingest_one(
-    kb: KnowledgeBase, item: SourceFile, limits: Limits, force: bool, actor: str
-) -> FileResult:
+def _read_and_prepare(
+    kb: KnowledgeBase, item: SourceFile, limits: Limits, force: bool
+) -> FileResult | _Pending:
     shown = display_path(item.path)
     if item.problem is not None:
         return FileResult.problem(shown, item.problem)
     try:
-        return ingest_file(
+        data = read_file(item.path, limits)
+        return _prepare(
             kb,
-            item.path,
+            data,
+            display_path(item.path.name),
             item.source,
-            legacy_source=item.legacy_source,
+            shown=shown,
             force=force,
+            legacy_source=item.legacy_source,
             limits=limits,
-            actor=actor,
         )
+    except ExtractionError as exc:
+        return FileResult.problem(shown, exc)
     except Exception as exc:  # a bug or an exhausted resource costs this file, not the run
         return FileResult.problem(shown, unexpected_error(exc))
 

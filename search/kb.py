@@ -16,10 +16,9 @@ processes), ``store`` (SQLite, the source of truth), ``mirror`` (vectors in memo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +31,15 @@ from . import reindex as reindexing
 from .analyze import ANALYZER_VERSION, Analyzer
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound
-from .fields import embed_fields, metadata_text, metadata_vector
 from .folder import FIRST_STORE, IndexFolder
 from .manifest import Manifest
-from .models import METADATA_FIELDS, NewDocument, Written, check_metadata
+from .models import NewDocument, Written
 from .ranking import FusionWeights, Ranking, rank_documents
 from .results import SearchHit, SearchResponse, build_hits
 from .settings import Settings
-from .store import Store
+from .writing import Incoming, Writer
 
-__all__ = ["KnowledgeBase", "SearchHit", "SearchResponse"]
+__all__ = ["Incoming", "KnowledgeBase", "SearchHit", "SearchResponse", "Written"]
 
 
 class KnowledgeBase:
@@ -56,6 +54,7 @@ class KnowledgeBase:
         self.index = IndexFolder(folder, manifest, settings)
         self.index.on_switch = self._follow_embedder
         self._bulk = threading.local()
+        self._writer = Writer(self.index, lambda: self.embedder, self.analyzer, settings)
 
     @property
     def folder(self) -> Path:
@@ -184,71 +183,22 @@ class KnowledgeBase:
         replaces whatever its source (a new file for a report; the id stays). Either
         everything is written or nothing; the change log records it under ``actor``.
         """
-        if original is not None and replaces is None:
-            with self.index.writing() as handle:
-                twin = handle.store.same_file(doc.sha256, doc.source)
-                if twin is not None:
-                    handle.store.add_alias(twin, doc.source, actor)
-                    return Written(twin, "duplicate", duplicate_of=twin)
-        if vectors is None:
-            vectors = self.embedder.embed_passages([c.text for c in doc.chunks])
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.shape != (len(doc.chunks), self.embedder.dim):
-            raise ValueError(
-                f"expected vectors of shape ({len(doc.chunks)}, {self.embedder.dim}), "
-                f"got {vectors.shape}"
-            )
-        fields = embed_fields(
-            self.embedder, doc, vectors, sentence_vectors=self.settings.sentence_vectors
-        )
-        chunk_terms = [self.analyzer.chunk_fields(c.text) for c in doc.chunks]
-        title_terms = " ".join(self.analyzer.index_terms(doc.title))
-        fingerprint = duplicates.simhash(doc.text)
-        kept = originals.keep(self.folder, original) if original is not None else None
-        with self.index.writing() as handle:
-            store = handle.store
-            check = original is not None and replaces is None
-            twin = store.same_file(doc.sha256, doc.source) if check else None
-            if twin is not None:  # written meanwhile by another writer
-                store.add_alias(twin, doc.source, actor)
-                return Written(twin, "duplicate", duplicate_of=twin)
-            if replaces is not None:
-                if not store.id_taken(replaces):
-                    raise DocumentNotFound(f"no document with id {replaces!r}")
-                target = replaces
-            else:
-                state = store.source_state(doc.source)
-                target = state[0] if state else _free_id(store, doc_id or doc.doc_id, doc.source)
-            replaced = store.get_document(target)
-            changes, status = store.upsert_document(
-                target,
-                doc,
-                vectors,
-                chunk_terms,
-                title_terms,
-                fmt,
-                fields,
-                actor=actor,
-                fingerprint=fingerprint,
-                filename=filename,
-                original=kept,
-            )
-            handle.mirror.apply(changes)
-            near = [d for d, _ in duplicates.near(store.conn, fingerprint, exclude=[target])]
-            if replaced and replaced["original"] and not store.references(replaced["original"]):
-                originals.drop(self.folder, replaced["original"])
-        return Written(target, status, near_duplicates=near)
+        item = Incoming(doc, doc_id, fmt, original, filename, replaces, vectors)
+        (result,) = self.add_documents([item], actor=actor)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def add_documents(
+        self, items: Sequence[Incoming], *, actor: str = "system"
+    ) -> list[Written | Exception]:
+        """Write several documents, embedded together; per item its outcome, or the
+        exception that stopped it (the others are written all the same)."""
+        return self._writer.add(items, actor)
 
     def remove_document(self, doc_id: str, *, actor: str = "system") -> None:
         """Delete a document, everything derived from it and its unshared original."""
-        with self.index.writing() as handle:
-            removed = handle.store.delete_document(doc_id, actor)
-            if removed is None:
-                raise DocumentNotFound(f"no document with id {doc_id!r}")
-            changes, before = removed
-            handle.mirror.apply(changes)
-            if before["original"] and not handle.store.references(before["original"]):
-                originals.drop(self.folder, before["original"])
+        self._writer.remove(doc_id, actor)
 
     def update_metadata(self, doc_id: str, values: dict, *, actor: str = "system") -> dict:
         """Correct a document's metadata; returns it as it is now.
@@ -256,29 +206,7 @@ class KnowledgeBase:
         A new title or new topics (or event) change what search finds: the metadata
         vector and the title terms are recomputed; passages are not re-embedded.
         """
-        values = check_metadata(values)
-        with self.index.writing() as handle:
-            current = handle.store.get_document(doc_id)
-            if current is None:
-                raise DocumentNotFound(f"no document with id {doc_id!r}")
-            merged = NewDocument(
-                source=current["source"],
-                sha256=current["sha256"],
-                text="",
-                chunks=[],
-                **{k: values.get(k, current[k]) for k in METADATA_FIELDS},
-            )
-            title_terms = None
-            if "title" in values and values["title"] != current["title"]:
-                title_terms = " ".join(self.analyzer.index_terms(merged.title))
-            vector = None
-            if metadata_text(merged) != metadata_text(_as_new(current)):
-                vector = metadata_vector(self.embedder, merged)
-            changes, _, after = handle.store.update_metadata(
-                doc_id, values, title_terms, vector, actor
-            )
-            handle.mirror.apply(changes)
-        return after
+        return self._writer.update_metadata(doc_id, values, actor)
 
     def create_key(self, name: str, role: str) -> str:
         """Make an API key; returns it (shown once: only its hash is stored)."""
@@ -403,18 +331,3 @@ class KnowledgeBase:
         hits = build_hits(page, chunks, metas, query, self.analyzer, self.settings.snippet_chars)
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(ranked), took, hits, k, offset)
-
-
-def _as_new(doc: dict) -> NewDocument:
-    """A stored document's metadata as a record (for its metadata text)."""
-    return NewDocument(doc["source"], doc["sha256"], "", [], **{k: doc[k] for k in METADATA_FIELDS})
-
-
-def _free_id(store: Store, wanted: str | None, source: str) -> str:
-    """``wanted`` if no document has it, else made unique by a hash of the source."""
-    base = wanted or "dokument"
-    digest = hashlib.sha1(source.encode("utf-8", "surrogateescape")).hexdigest()
-    for candidate in (base, f"{base}-{digest[:6]}", f"{base}-{digest[:12]}", f"{base}-{digest}"):
-        if not store.id_taken(candidate):
-            return candidate
-    raise ValueError(f"no free id for {source!r}")

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from .analyze import ANALYZER_VERSION, Analyzer
 from .embedders import Embedder
-from .fields import embed_fields
+from .fields import embed_documents
 from .folder import BUILDING, DB_FILE, IndexFolder
 from .manifest import Manifest
 from .mirror import VectorMirror
 from .store import Store
+
+#: documents embedded together
+BATCH = 32
 
 
 def rebuild(
@@ -82,16 +85,20 @@ def _rebuild_into(
     try:
         target.create_or_migrate()
         ids = target.document_ids()
-        for doc_id in ids:
-            doc, _ = target.load_document(doc_id)
-            vectors = embedder.embed_passages([c.text for c in doc.chunks])
-            target.rewrite_vectors(
-                doc_id,
-                vectors,
-                [analyzer.chunk_fields(c.text) for c in doc.chunks],
-                " ".join(analyzer.index_terms(doc.title)),
-                embed_fields(embedder, doc, vectors, sentence_vectors=sentence_vectors),
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            docs = [target.load_document(doc_id)[0] for doc_id in batch]
+            embedded = embed_documents(
+                embedder, docs, [None] * len(docs), sentence_vectors=sentence_vectors
             )
+            for doc_id, doc, (vectors, fields) in zip(batch, docs, embedded, strict=True):
+                target.rewrite_vectors(
+                    doc_id,
+                    vectors,
+                    [analyzer.chunk_fields(c.text) for c in doc.chunks],
+                    " ".join(analyzer.index_terms(doc.title)),
+                    fields,
+                )
         target.reset_log()
         mirror = VectorMirror(target, path, vector_index, embedder.dim)
         mirror.catch_up_now()

@@ -118,8 +118,8 @@ class KnowledgeBase:
                 f"index {folder} holds {manifest.dim}-d"
             )
         kb = cls(folder, embedder, settings, manifest)
-        if create:
-            kb.index.remove_unfinished_stores()
+        # a reindex killed before its switch left a folder: roll it back, with a line
+        kb.index.remove_unfinished_stores()
         return kb
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """Vector index backends behind one protocol (``VectorIndex``), chosen by a config string.
 
 ``flat``  exact search (FAISS IndexFlatIP with an id map), the default
+``ivf``   exact below 20,000 vectors, then an inverted file with 8-bit codes (FAISS IVF)
 
 Backends whose packages are optional are imported only when chosen, with an install hint
 when missing.
@@ -20,8 +21,14 @@ def _flat() -> type[VectorIndex]:
     return FlatIndex
 
 
+def _ivf() -> type[VectorIndex]:
+    from .ivf import IVFIndex
+
+    return IVFIndex
+
+
 #: config name -> loader of the backend class (lazy: optional packages load on demand)
-BACKENDS = {"flat": _flat}
+BACKENDS = {"flat": _flat, "ivf": _ivf}
 
 
 def backend(kind: str) -> type[VectorIndex]:

@@ -6,10 +6,8 @@ reports. The search works with JavaScript switched off, as the page promises.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -18,25 +16,9 @@ from api.app import create_app
 from ingest.pipeline import ingest_paths
 from search.kb import KnowledgeBase
 from search.settings import Settings
+from tests.live import free_port
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +34,7 @@ def base_url(tmp_path_factory):
     kb = KnowledgeBase.open(settings)
     assert ingest_paths(kb, [reports]).ok
     kb.close()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -65,17 +47,6 @@ def base_url(tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "install Debian's chromium (see .ci/run)"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("javascript", [True, False])

@@ -9,7 +9,8 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from search.errors import IndexBusy, InvalidQuery
+from search.errors import IndexBusy, InvalidQuery, KBError
+from search.kb import KnowledgeBase
 from search.settings import Settings
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
@@ -77,15 +78,20 @@ def test_http_errors_of_body_routes_are_problems_too(
     assert body["detail"] == "body refused"
 
 
+def search_failing_with(settings: Settings, monkeypatch, error: Exception):
+    """The answer to a search while the knowledge base's search raises ``error``."""
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(KnowledgeBase, "search", fail)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        return client.get("/api/v1/search", params={"q": "Wasserstoff"})
+
+
 def test_500_shows_no_internals(filled_index: Settings, monkeypatch):
-    from search.kb import KnowledgeBase
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("secret: /srv/kb/index/store-0001/kb.sqlite is locked")
-
-    monkeypatch.setattr(KnowledgeBase, "search", broken)
-    with TestClient(create_app(filled_index), raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/search", params={"q": "Wasserstoff"})
+    secret = RuntimeError("secret: /srv/kb/index/store-0001/kb.sqlite is locked")
+    response = search_failing_with(filled_index, monkeypatch, secret)
     body = assert_problem(response, 500, "internal_error")
     assert body["detail"] == "internal error"
     assert "secret" not in response.text and "sqlite" not in response.text
@@ -93,28 +99,16 @@ def test_500_shows_no_internals(filled_index: Settings, monkeypatch):
 
 
 def test_500_for_a_domain_error_no_client_can_cause(filled_index: Settings, monkeypatch):
-    from search.errors import KBError
-    from search.kb import KnowledgeBase
-
-    def broken(*args, **kwargs):
-        raise KBError("vector mirror lost at /srv/kb")
-
-    monkeypatch.setattr(KnowledgeBase, "search", broken)
-    with TestClient(create_app(filled_index)) as client:
-        response = client.get("/api/v1/search", params={"q": "Wasserstoff"})
-    body = assert_problem(response, 500, "internal_error")
+    lost = KBError("vector mirror lost at /srv/kb")
+    body = assert_problem(
+        search_failing_with(filled_index, monkeypatch, lost), 500, "internal_error"
+    )
     assert "/srv" not in body["detail"]
 
 
 def test_503_when_a_writer_holds_the_index(filled_index: Settings, monkeypatch):
-    from search.kb import KnowledgeBase
-
-    def busy(*args, **kwargs):
-        raise IndexBusy("index busy: pid 4711 (kb reindex) since 10:00", code="index_busy")
-
-    monkeypatch.setattr(KnowledgeBase, "search", busy)
-    with TestClient(create_app(filled_index)) as client:
-        response = client.get("/api/v1/search", params={"q": "Wasserstoff"})
+    busy = IndexBusy("index busy: pid 4711 (kb reindex) since 10:00")
+    response = search_failing_with(filled_index, monkeypatch, busy)
     body = assert_problem(response, 503, "index_busy")
     assert "4711" not in body["detail"]
     assert response.headers["retry-after"] == "5"
@@ -136,12 +130,6 @@ def test_503_before_the_knowledge_base_is_open(filled_index: Settings):
 
 
 def test_invalid_query_code_from_the_core_is_kept(filled_index: Settings, monkeypatch):
-    from search.kb import KnowledgeBase
-
-    def refuse(*args, **kwargs):
-        raise InvalidQuery("unknown ranking 'x'; use one of hybrid", code="unknown_ranking")
-
-    monkeypatch.setattr(KnowledgeBase, "search", refuse)
-    with TestClient(create_app(filled_index)) as client:
-        response = client.get("/api/v1/search", params={"q": "Wasserstoff"})
+    refused = InvalidQuery("unknown ranking 'x'; use one of hybrid", code="unknown_ranking")
+    response = search_failing_with(filled_index, monkeypatch, refused)
     assert assert_problem(response, 400, "unknown_ranking")["detail"].startswith("unknown ranking")

@@ -41,7 +41,14 @@ def list_documents(
 
 @router.get("/{doc_id}", responses=problem_responses(404, 422, 500, 503))
 def get_document(
-    doc_id: Annotated[str, Path(description="Document id, as in a search hit")], kb: KBDep
+    doc_id: Annotated[
+        str,
+        Path(
+            description="Document id, as in a search hit",
+            examples=["wasserstoff-forum-emsland-2019"],
+        ),
+    ],
+    kb: KBDep,
 ) -> Document:
     """One report: metadata and full text."""
     return Document.model_validate(kb.get_document(doc_id))

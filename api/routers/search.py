@@ -34,6 +34,7 @@ def build_router(settings: Settings) -> APIRouter:
                 description="Topic or question, German or English. It needs a visible "
                 "character: one of only blanks or invisible characters (NUL, zero-width "
                 "space) is refused with 400 `query_empty`",
+                examples=["Wasserstoff", "skilled workers"],
             ),
         ],
         k: Annotated[

@@ -12,9 +12,12 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
+from ingest.pipeline import ingest_paths
 from search.errors import InvalidQuery
+from search.kb import KnowledgeBase
 from search.query import clean_query
 from search.settings import Settings
+from tests.conftest import CORPUS
 
 #: generated examples per operation (besides the coverage phase's boundary values): enough
 #: to find an offset past SQLite's integers with its `le` removed; the run takes ~25 s
@@ -29,7 +32,11 @@ schema = schemathesis.openapi.from_dict(
 
 @pytest.fixture
 def app(filled_index: Settings):
-    """An app over the four small reports; Schemathesis runs its lifespan."""
+    """An app over the four small reports and the report the schema's examples name (so a
+    document's 200 answer is checked too); Schemathesis runs its lifespan."""
+    kb = KnowledgeBase.open(filled_index)
+    assert ingest_paths(kb, [CORPUS / "wasserstoff-forum-emsland-2019.md"]).ok
+    kb.close()
     return create_app(filled_index)
 
 

@@ -1,4 +1,4 @@
-"""The FastAPI application: the JSON API under /api/v1 and the web pages."""
+"""The FastAPI application: the JSON API under /api/v1, the web pages, docs and probes."""
 
 from __future__ import annotations
 
@@ -10,29 +10,38 @@ from search.kb import KnowledgeBase
 from search.settings import Settings, get_settings
 from ui import static_files
 
-from . import errors
+from . import caching, docs, errors, metrics, middleware
+from .config import ApiSettings
 from .routers import documents, health, pages, search
 
 
-def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    kb: KnowledgeBase | None = None,
+    api_settings: ApiSettings | None = None,
+) -> FastAPI:
     """Build the app.
 
-    ``settings`` replace the environment-derived ones (tests, CLI). ``kb`` is an open
-    knowledge base to serve (the CLI opens it once, so the model loads once); without
-    it the lifespan opens one from the settings and closes it at shutdown.
+    ``settings`` replace the environment-derived ones (tests, CLI); their limits are
+    part of the OpenAPI schema. ``kb`` is an open knowledge base to serve (the CLI opens
+    it once, so the model loads once); without it the lifespan opens one from the
+    settings and closes it at shutdown. ``api_settings`` (CORS) default to ``KB_*``.
     """
+    settings = settings or get_settings()
+    api_settings = api_settings or ApiSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         owned = kb is None
-        served = kb or KnowledgeBase.open(
-            app.dependency_overrides.get(get_settings, get_settings)()
-        )
-        served.warm_up()
-        app.state.kb = served
+        served = kb or KnowledgeBase.open(settings)
         try:
+            served.warm_up()
+            app.state.kb = served
+            app.state.model_ready = True
             yield
         finally:
+            app.state.kb = None
+            app.state.model_ready = False
             if owned:
                 served.close()
 
@@ -41,13 +50,20 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         summary="Semantic search over event reports of regional industry initiatives",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs without a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
-    if settings is not None:
-        app.dependency_overrides[get_settings] = lambda: settings
+    app.state.kb = None
+    app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
+    caching.install(app)
     app.include_router(health.router)
-    app.include_router(search.router)
+    app.include_router(search.build_router(settings))
     app.include_router(documents.router)
     app.include_router(pages.router)
     app.mount("/static", static_files, name="static")
+    docs.install(app)
+    metrics.install(app)  # innermost middleware: sees each request as routed
+    middleware.install(app, api_settings)
     return app

@@ -310,16 +310,28 @@ def reindex(index: Path | None, embedder: str | None) -> None:
 @index_option
 @click.option("--host", default=None, help="Interface [default: KB_HOST or 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port [default: KB_PORT or 8000]")
-def serve(index: Path | None, host: str | None, port: int | None) -> None:
-    """Serve the web page and the JSON API."""
+@click.option("--create", is_flag=True, help="Create an empty knowledge base if there is none")
+def serve(index: Path | None, host: str | None, port: int | None, create: bool) -> None:
+    """Serve the web page and the JSON API.
+
+    Refuses a folder without a knowledge base (a mistyped --index would serve an empty
+    one) unless --create is given.
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.config import ApiSettings
+    from search.errors import IndexNotFound
 
     settings = _settings(index)
-    kb = _open(settings, create=True)  # fails fast with a clear message; loads the model once
+    api_settings = ApiSettings()  # a bad KB_CORS_ORIGINS stops here, before the model loads
     try:
-        app = create_app(settings, kb)
+        # fails fast with a clear message; loads the model once
+        kb = _open(settings, create=create)
+    except IndexNotFound as exc:
+        raise click.ClickException(f"{exc}, or start with 'kb serve --create'") from exc
+    try:
+        app = create_app(settings, kb, api_settings)
         uvicorn.run(app, host=host or settings.host, port=port or settings.port)
     finally:
         kb.close()

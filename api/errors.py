@@ -1,16 +1,21 @@
-"""Domain errors to HTTP answers: one table, JSON ``{"detail", "code"}``.
+"""Errors to HTTP answers: every error is ``application/problem+json`` (RFC 9457).
 
-An error the table does not name is a server fault: a 500 whose body shows no internals
-(the log has them).
+Domain errors map to a status by one table and keep their ``code``; bad parameters are a
+422 whose ``detail`` names each one and whose ``errors`` list them; anything unexpected is
+a 500 whose body shows no internals (the log has them).
 """
 
 from __future__ import annotations
 
+import http
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from search.errors import (
     AnalyzerMismatch,
@@ -24,7 +29,12 @@ from search.errors import (
     KBError,
 )
 
+from .middleware import SECURITY
+from .schemas import Problem
+
 log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
 
 #: HTTP status of each domain error a client can cause or must wait out
 STATUS: dict[type[KBError], int] = {
@@ -38,34 +48,158 @@ STATUS: dict[type[KBError], int] = {
     EmbedderUnavailable: 503,
 }
 
+#: what each documented error status means for this API (the OpenAPI descriptions)
+DESCRIPTIONS = {
+    400: "Unusable query (e.g. `query_empty`: only blanks or invisible characters)",
+    404: "No report with this id (`document_not_found`)",
+    413: "Request body too large",
+    415: "Unsupported media type of the request body",
+    422: "Invalid parameter (`invalid_request`); `errors` names each one",
+    500: "Unexpected server fault (`internal_error`); the body shows no internals",
+    503: "Knowledge base unavailable: a writer holds it too long (`index_busy`), or it "
+    "cannot be opened (e.g. `index_not_found`, `embedder_mismatch`)",
+}
+
+
+#: RFC 9110's reason phrases where older Pythons' ``http.HTTPStatus`` still has RFC 7231's
+TITLES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
+
+
+class ServiceNotReady(Exception):
+    """The app has no open knowledge base (its start-up has not run or has failed)."""
+
 
 def status_of(exc: KBError) -> int:
     """The HTTP status for a domain error; 500 for one no client can cause."""
     return next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
 
 
+def title_of(status: int) -> str:
+    """The title of a problem: the status's reason phrase (RFC 9110)."""
+    return TITLES.get(status) or http.HTTPStatus(status).phrase
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the Problem answers a route can give."""
+    return {status: {"model": Problem, "description": DESCRIPTIONS[status]} for status in statuses}
+
+
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem+json answer; ``extra`` members (e.g. ``errors``) are added when not None."""
+    body = Problem(title=title_of(status), status=status, detail=detail, code=code, **extra)
+    return JSONResponse(
+        body.model_dump(mode="json", by_alias=True, exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def describe(error: dict) -> dict:
+    """One pydantic validation error as a ParameterError: a line naming the parameter."""
+    loc = [str(p) if not isinstance(p, int) else p for p in error.get("loc", ())]
+    where = loc[0] if loc else "request"
+    name = ".".join(str(p) for p in loc[1:]) or str(where)
+    kind = error.get("type", "value_error")
+    ctx = error.get("ctx") or {}
+    templates = {
+        "missing": "{name} is required",
+        "greater_than_equal": "{name} must be at least {ge}",
+        "less_than_equal": "{name} must be at most {le}",
+        "greater_than": "{name} must be greater than {gt}",
+        "less_than": "{name} must be less than {lt}",
+        "int_parsing": "{name} must be an integer",
+        "int_type": "{name} must be an integer",
+        "string_too_long": "{name} is too long (at most {max_length} characters)",
+        "string_too_short": "{name} is empty"
+        if ctx.get("min_length") == 1
+        else "{name} is too short (at least {min_length} characters)",
+    }
+    template = templates.get(kind)
+    try:
+        detail = template.format(name=name, **ctx) if template else None
+    except (KeyError, IndexError):
+        detail = None
+    return {
+        "name": name,
+        "in": where,
+        "detail": detail or f"{name}: {error.get('msg', 'invalid value')}",
+        "type": kind,
+        "loc": loc,
+        "msg": str(error.get("msg", "")),
+    }
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+    """Register the handlers on ``app`` and document problem+json in its OpenAPI schema."""
 
     @app.exception_handler(KBError)
     async def domain_error(request: Request, exc: KBError) -> JSONResponse:
         status = status_of(exc)
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
-        detail = str(exc) if status < 500 or status == 503 else "internal error"
-        return JSONResponse({"detail": detail, "code": exc.code}, status_code=status)
+        if status == 500:
+            return problem(500, "internal_error", "internal error")
+        if status == 503:
+            # the message names server folders and processes: the log keeps it
+            if isinstance(exc, IndexBusy):
+                detail = "the knowledge base is busy with a write; try again shortly"
+                return problem(503, exc.code, detail, headers={"Retry-After": "5"})
+            return problem(503, exc.code, "the knowledge base is unavailable")
+        return problem(status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # one readable line first; the structured list stays for programs
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        message = f"{where}: {first.get('msg', 'invalid request')}"
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-            for e in errors
-        ]
-        return JSONResponse(
-            {"detail": message, "code": "invalid_request", "errors": details}, status_code=422
-        )
+        errors = [describe(e) for e in exc.errors()]
+        detail = "; ".join(e["detail"] for e in errors) or "invalid request"
+        return problem(422, "invalid_request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # unknown paths (404) and methods (405, with its Allow header)
+        phrase = title_of(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) else phrase
+        if exc.status_code in (404, 405) and detail == phrase:
+            detail = f"{phrase}: {request.method} {request.url.path}"
+        code = phrase.lower().replace(" ", "_").replace("-", "_")
+        return problem(exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(ServiceNotReady)
+    async def not_ready(request: Request, exc: ServiceNotReady) -> JSONResponse:
+        return problem(503, "not_ready", str(exc))
+
+    @app.exception_handler(Exception)
+    async def server_fault(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette runs this outside the middleware: add the security headers here
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "internal_error", "internal error", headers=dict(SECURITY.headers))
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = _problems_as_problem_json(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _problems_as_problem_json(schema: dict) -> dict:
+    """Error answers are documented as ``application/problem+json``, not ``application/json``.
+
+    FastAPI puts every response model under the route's media type; ours differ for errors.
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[:1] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return schema

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
@@ -16,6 +14,7 @@ from api.app import create_app
 from api.cli import main
 from search.kb import KnowledgeBase
 from search.settings import Settings
+from tests.live import fake_env, free_port, kb_serve, run_kb
 
 
 def run(*args: str) -> Result:
@@ -98,23 +97,9 @@ def test_remove_command(reports: Path, settings: Settings):
 
 
 def test_kb_runs_as_a_real_command(reports: Path, settings: Settings):
-    env = {**os.environ, "KB_EMBEDDER": "fake"}
-    cmd = [sys.executable, "-m", "api.cli"]
-    done = subprocess.run(
-        [*cmd, "ingest", str(reports), "--index", str(settings.index)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = run_kb("ingest", str(reports), "--index", str(settings.index))
     assert done.returncode == 0, done.stderr
-    found = subprocess.run(
-        [*cmd, "search", "Wasserstoff", "--index", str(settings.index), "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    found = run_kb("search", "Wasserstoff", "--index", str(settings.index), "--json")
     assert json.loads(found.stdout)["results"][0]["id"] == "wasserstoff-forum"
 
 
@@ -144,3 +129,38 @@ def test_keys_create_list_revoke(reports: Path, settings: Settings):
     kb.close()
     for command in (["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"]):
         assert CliRunner().invoke(main, [*command, "--help"]).exit_code == 0
+
+
+def test_serve_refuses_a_missing_index_in_one_line(tmp_path: Path):
+    missing = tmp_path / "vertippt"
+    done = run_kb("serve", "--index", str(missing), "--port", str(free_port()))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"Error: no knowledge base in {missing}")
+    assert "kb serve --create" in line
+    assert not missing.exists()  # nothing was created
+
+
+def test_serve_create_serves_a_new_empty_index(tmp_path: Path):
+    index = tmp_path / "neu"
+    with kb_serve(index, tmp_path / "server.log", "--create") as base:
+        assert httpx.get(f"{base}/api/v1/documents").json()["total"] == 0
+        assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
+    assert (index / "manifest.json").exists()
+
+
+def test_serve_with_a_bad_cors_setting_is_one_line(tmp_path: Path, reports: Path):
+    index = str(tmp_path / "index")
+    assert run("ingest", str(reports), "--index", index).exit_code == 0
+    done = run_kb(
+        "serve",
+        "--index",
+        index,
+        "--port",
+        str(free_port()),
+        env=fake_env(KB_CORS_ORIGINS="portal"),
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Error: invalid setting KB_CORS_ORIGINS")

@@ -4,9 +4,7 @@ writers (an ingest of many files and removals) on the same index."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,27 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live import fake_env, kb_serve, run_kb
+
 CLIENTS = 8
 MIN_SECONDS = 20
 NEW_FILES = 120
 REMOVALS = 10
 QUERIES = ["Wasserstoff", "Fachkräfte", "hydrogen", "Recycling", "Bericht Nummer", "Netzwerk"]
-
-
-def _kb(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _report(folder: Path, name: str, number: int, topic: str) -> None:
@@ -54,7 +38,7 @@ def _report(folder: Path, name: str, number: int, topic: str) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path):
-    env = {**os.environ, "KB_EMBEDDER": "fake", "PYTHONUNBUFFERED": "1"}
+    env = fake_env()
     first, later = tmp_path / "erste", tmp_path / "neue"
     first.mkdir()
     later.mkdir()
@@ -64,31 +48,11 @@ def server(tmp_path: Path):
     for i in range(NEW_FILES):
         _report(later, f"neu-{i:03d}", 100 + i, topics[i % 4])
     index = tmp_path / "index"
-    built = _kb("ingest", str(first), "--index", str(index), "-q", env=env)
+    built = run_kb("ingest", str(first), "--index", str(index), "-q", env=env)
     assert built.returncode == 0, built.stderr
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--index", str(index), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("kb serve did not start: " + (tmp_path / "server.log").read_text())
-    yield {"base": base, "index": index, "later": later, "env": env, "log": tmp_path / "server.log"}
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    log = tmp_path / "server.log"
+    with kb_serve(index, log, env=env) as base:
+        yield {"base": base, "index": index, "later": later, "env": env, "log": log}
 
 
 def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server):
@@ -143,7 +107,7 @@ def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server
     writer_errors = []
     for i in range(REMOVALS):
         doc_id = f"start-{i * 3:03d}"
-        done = _kb("remove", doc_id, "--index", str(index), env=env)
+        done = run_kb("remove", doc_id, "--index", str(index), env=env)
         removed_at[doc_id] = time.monotonic()
         if done.returncode != 0 or "Traceback" in done.stderr:
             writer_errors.append(done.stderr)
@@ -169,7 +133,7 @@ def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server
     # one state everywhere: the server, `kb stats` and SQLite agree
     expected = 30 + NEW_FILES - REMOVALS
     health = httpx.get(f"{base}/healthz").json()
-    stats = json.loads(_kb("stats", "--index", str(index), "--json", env=env).stdout)
+    stats = json.loads(run_kb("stats", "--index", str(index), "--json", env=env).stdout)
     (store,) = index.glob("store-*/kb.sqlite")
     db = sqlite3.connect(store)
     in_sqlite = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

@@ -4,7 +4,6 @@ killed with SIGKILL at any moment."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -16,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .test_concurrency import _free_port, _kb, _report
+from tests.live import fake_env, kb_serve, run_kb
+
+from .test_concurrency import _report
+
+
+def _kb(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return run_kb(*args, env=env)
 
 
 def _stats(index: Path, env: dict) -> dict:
@@ -39,7 +44,7 @@ def _sqlite_counts(index: Path) -> tuple[int, int]:
 
 @pytest.fixture
 def index(tmp_path: Path) -> tuple[Path, dict, Path]:
-    env = {**os.environ, "KB_EMBEDDER": "fake"}
+    env = fake_env()
     folder = tmp_path / "berichte"
     folder.mkdir()
     topics = ["Wasserstoff", "Fachkräfte", "Recycling"]
@@ -79,22 +84,8 @@ def test_kill_9_at_any_moment_of_a_reindex_leaves_a_consistent_index(index):
 
 def test_a_running_server_follows_a_reindex_and_an_ingest_during_it_is_kept(index):
     index, env, tmp_path = index
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--index", str(index), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    log = tmp_path / "server.log"
+    with kb_serve(index, log, env=env) as base:
         late = tmp_path / "spaet"
         late.mkdir()
         _report(late, "spaeter-bericht", 99, "Kreislaufwirtschaft")
@@ -116,8 +107,4 @@ def test_a_running_server_follows_a_reindex_and_an_ingest_during_it_is_kept(inde
         assert hits["results"][0]["id"] == "spaeter-bericht"
         health = httpx.get(f"{base}/healthz").json()
         assert health["documents"] == 31 == _sqlite_counts(index)[0]
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
-    assert "Traceback" not in (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log.read_text()

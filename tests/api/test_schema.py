@@ -1,0 +1,133 @@
+"""The OpenAPI schema tells the truth: Schemathesis generates requests from it (valid and
+invalid ones) against the app and checks every answer against it; no answer is a 5xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from api.app import create_app
+from ingest.pipeline import ingest_files, iter_files
+from search.errors import InvalidQuery
+from search.kb import KnowledgeBase
+from search.query import clean_query
+from search.settings import Settings
+from tests.conftest import CORPUS
+
+#: generated examples per operation (besides the coverage phase's boundary values): enough
+#: to find an offset past SQLite's integers with its `le` removed; the run takes ~25 s
+MAX_EXAMPLES = 300
+
+
+#: the schema as the app states it; creating an app touches no index (its start-up does)
+schema = schemathesis.openapi.from_dict(
+    create_app(Settings(index=Path("unused-index"), embedder="fake")).openapi()
+)
+
+
+@pytest.fixture
+def app(filled_index: Settings):
+    """An app over the four small reports and the report the schema's examples name (so a
+    document's 200 answer is checked too); Schemathesis runs its lifespan."""
+    kb = KnowledgeBase.open(filled_index)
+    assert ingest_files(kb, iter_files([CORPUS / "wasserstoff-forum-emsland-2019.md"])).ok
+    kb.close()
+    return create_app(filled_index)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_every_answer_matches_the_schema_and_none_is_a_server_error(
+    case, app, filled_index: Settings
+):
+    # all of Schemathesis's checks; acceptance of valid data is checked below, with the one
+    # rule a JSON schema cannot state: a query needs a character that is no blank, control
+    # or format character (the core's rule, `query_empty`)
+    response = case.call_and_validate(app=app, excluded_checks=[positive_data_acceptance])
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if positive and 400 <= response.status_code < 500:
+        assert (response.status_code, response.json()["code"]) in {
+            (400, "query_empty"),
+            (404, "document_not_found"),
+        }, response.text
+        if response.status_code == 400:
+            with pytest.raises(InvalidQuery) as refused:
+                clean_query(case.query["q"], filled_index)
+            assert refused.value.code == "query_empty"
+
+
+def openapi(settings: Settings) -> dict:
+    with TestClient(create_app(settings)) as client:
+        return client.get("/openapi.json").json()
+
+
+def parameter(spec: dict, path: str, name: str) -> dict:
+    (found,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name]
+    return found
+
+
+def test_bounds_in_the_schema_follow_the_settings(filled_index: Settings):
+    narrow = filled_index.model_copy(update={"max_k": 20, "max_offset": 300, "max_query_chars": 80})
+    spec = openapi(narrow)
+    q = parameter(spec, "/api/v1/search", "q")
+    assert q["required"] is True
+    assert (q["schema"]["minLength"], q["schema"]["maxLength"]) == (1, 80)
+    k = parameter(spec, "/api/v1/search", "k")["schema"]
+    assert (k["minimum"], k["maximum"], k["default"]) == (1, 20, narrow.default_k)
+    offset = parameter(spec, "/api/v1/search", "offset")["schema"]
+    assert (offset["minimum"], offset["maximum"]) == (0, 300)
+    limit = parameter(spec, "/api/v1/documents", "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 200)
+    assert parameter(spec, "/api/v1/documents", "offset")["schema"]["maximum"] == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("path", "statuses"),
+    [
+        ("/api/v1/search", {"400", "422", "500", "503"}),
+        ("/api/v1/documents", {"422", "500", "503"}),
+        ("/api/v1/documents/{doc_id}", {"404", "422", "500", "503"}),
+        ("/healthz", {"500", "503"}),
+        ("/readyz", {"503"}),
+    ],
+)
+def test_errors_are_documented_as_problem_json(filled_index: Settings, path: str, statuses):
+    responses = openapi(filled_index)["paths"][path]["get"]["responses"]
+    errors = {s for s in responses if s[0] in "45"}
+    assert errors == statuses
+    for status in errors:
+        content = responses[status]["content"]
+        assert list(content) == ["application/problem+json"]
+        assert content["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+
+
+def test_every_answer_has_a_model(filled_index: Settings):
+    spec = openapi(filled_index)
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas  # FastAPI's default 422 body is not ours
+    problem = schemas["Problem"]
+    assert problem["properties"]["detail"]["type"] == "string"
+    assert set(problem["required"]) == {"title", "status", "detail", "code"}
+    expected = {
+        "/api/v1/search": "SearchResponse",
+        "/api/v1/documents": "DocumentList",
+        "/api/v1/documents/{doc_id}": "Document",
+        "/healthz": "Health",
+        "/readyz": "Readiness",
+    }
+    for path, model in expected.items():
+        ok = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"] == {"$ref": f"#/components/schemas/{model}"}, path
+    hit = schemas["SearchHit"]["properties"]
+    assert {"id", "title", "snippet", "highlights", "score", "page", "source_url"} <= set(hit)

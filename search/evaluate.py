@@ -118,7 +118,8 @@ def index_corpus(kb: KnowledgeBase, corpus: list[dict]) -> None:
     settings = kb.settings
     for row in corpus:
         text = row.get("text") or ""
-        title = row.get("title") or str(row["_id"])
+        # never text from the id: a benchmark's id can name the answer
+        title = row.get("title") or ""
         chunks = chunk_document(
             text, None, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars
         )

@@ -21,7 +21,16 @@ from .analyze import Analyzer, fts_query
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound, InvalidQuery
 from .models import NewDocument
-from .ranking import RANKINGS, Evidence, FusionWeights, rank_documents, term_coverage
+from .ranking import (
+    RANKINGS,
+    Evidence,
+    FusionWeights,
+    RankedDoc,
+    expand_query,
+    query_kind,
+    rank_documents,
+    term_coverage,
+)
 from .settings import Settings
 from .snippet import make_snippet
 from .store import FieldVector, Store
@@ -362,6 +371,10 @@ class KnowledgeBase:
             sentence=s.sentence_weight,
             document=s.document_weight,
             metadata=s.metadata_weight,
+            topic_lexical=s.topic_lexical_weight,
+            topic_document=s.topic_document_weight,
+            feedback_docs=s.feedback_docs,
+            feedback_weight=s.feedback_weight,
         )
 
     def _evidence(
@@ -373,21 +386,28 @@ class KnowledgeBase:
         weights: FusionWeights,
     ) -> Evidence:
         """Run the retrievers a ranking needs (caller holds the lock, state synced)."""
-        passages: list[tuple[int, float]] = []
+        ev = self._dense_evidence(qvec, n, weights) if qvec is not None else Evidence()
+        if terms:
+            lex = self.store.lexical_search(fts_query(terms), n)
+            owners = self.store.chunk_docs([c for c, _ in lex])
+            ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
+        if ranking == "hybrid":
+            self._add_coverage(ev, terms, weights)
+        return ev
+
+    def _dense_evidence(self, qvec: np.ndarray, n: int, weights: FusionWeights) -> Evidence:
+        """Passage hits and field hits (sentences, centroids, metadata) of one vector."""
+        ids, scores = self._vectors.search(qvec, n)
+        passages = list(zip(ids.tolist(), scores.tolist(), strict=True))
         field_hits: list[tuple[int, float]] = []
-        if qvec is not None:
-            ids, scores = self._vectors.search(qvec, n)
-            passages = list(zip(ids.tolist(), scores.tolist(), strict=True))
-            if len(self._fields) and (weights.sentence or weights.document or weights.metadata):
-                # sentences outnumber passages several times; documents are few
-                ids, scores = self._fields.search(qvec, 4 * n)
-                field_hits = list(zip(ids.tolist(), scores.tolist(), strict=True))
-        lex = self.store.lexical_search(fts_query(terms), n) if terms else []
-        owners = self.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
+        if len(self._fields) and (weights.sentence or weights.document or weights.metadata):
+            # sentences outnumber passages several times; documents are few
+            ids, scores = self._fields.search(qvec, 4 * n)
+            field_hits = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        owners = self.store.chunk_docs([c for c, _ in passages])
         fields = self.store.field_owners([f for f, _ in field_hits])
         ev = Evidence()
         ev.passages = [(c, owners[c], s) for c, s in passages if c in owners]
-        ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
         sentences, documents, metadata = [], {}, {}
         for f, s in field_hits:
             if f not in fields:
@@ -400,12 +420,47 @@ class KnowledgeBase:
             elif kind == "metadata":
                 metadata[doc_id] = max(s, metadata.get(doc_id, -1.0))
         ev.sentences, ev.documents, ev.metadata = sentences, documents, metadata
-        if ranking == "hybrid" and terms and weights.lexical > 0:
-            candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
-            candidates |= {c for c, _, _ in sentences}
-            members, df, n_chunks = self.store.term_chunks(terms, candidates)
-            ev.coverage = term_coverage(members, candidates, n_chunks, df)
         return ev
+
+    def _add_coverage(
+        self, ev: Evidence, terms: list[str], weights: FusionWeights, known=None
+    ) -> None:
+        """Fill ``ev.coverage`` for every candidate chunk; ``known`` coverages are reused."""
+        if not terms or (weights.lexical <= 0 and weights.topic_lexical <= 0):
+            return
+        candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
+        candidates |= {c for c, _, _ in ev.sentences}
+        coverage = dict(known or {})
+        missing = candidates - coverage.keys() if known is not None else candidates
+        if missing:
+            members, df, n_chunks = self.store.term_chunks(terms, missing)
+            coverage.update(term_coverage(members, missing, n_chunks, df))
+        ev.coverage = {c: v for c, v in coverage.items() if c in candidates}
+
+    def _feedback_stage(
+        self,
+        qvec: np.ndarray,
+        terms: list[str],
+        n: int,
+        ranking: str,
+        weights: FusionWeights,
+        first: Evidence,
+        ranked: list[RankedDoc],
+    ) -> list[RankedDoc]:
+        """Topics: rank again with the query vector expanded by the centroids of the
+        first stage's best documents (needs their centroid vectors, one SQL read, and
+        one more search of each FAISS index). Lexical hits are the first stage's."""
+        top = [r.doc_id for r in ranked[: weights.feedback_docs]]
+        centroids = self.store.document_vectors(top, self.embedder.dim)
+        feedback = [centroids[d] for d in top if d in centroids]
+        if not feedback:  # an index without centroid vectors: no second stage
+            return ranked
+        expanded = expand_query(qvec, feedback, weights.feedback_weight)
+        ev = self._dense_evidence(expanded, n, weights)
+        ev.lexical = first.lexical
+        if ranking == "hybrid":
+            self._add_coverage(ev, terms, weights, known=first.coverage)
+        return rank_documents(ev, method=ranking, weights=weights, kind="topic")
 
     def search(
         self, query: str, k: int | None = None, offset: int = 0, ranking: str | None = None
@@ -421,10 +476,13 @@ class KnowledgeBase:
         qvec = self.embedder.embed_queries([query])[0] if ranking != "lexical" else None
         terms = self.analyzer.query_terms(query) if ranking != "dense" else []
         weights = self.fusion_weights()
+        kind = query_kind(query) if self.settings.query_kinds else "question"
         with self._lock:
             self._sync()
             evidence = self._evidence(qvec, terms, n, ranking, weights)
-            ranked = rank_documents(evidence, method=ranking, weights=weights)
+            ranked = rank_documents(evidence, method=ranking, weights=weights, kind=kind)
+            if kind == "topic" and qvec is not None and weights.feedback_docs > 0 and ranked:
+                ranked = self._feedback_stage(qvec, terms, n, ranking, weights, evidence, ranked)
             page = ranked[offset : offset + k]
             chunks = self.store.chunks([r.chunk_id for r in page])
             metas = self.store.documents_meta([r.doc_id for r in page])

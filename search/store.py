@@ -396,6 +396,17 @@ class Store:
         )
         return new, doc["format"]
 
+    def document_vectors(self, doc_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The centroid vectors (field kind 'document') of these documents, by id."""
+        out = {}
+        for doc_id, blob in self._select_in(
+            "SELECT doc_id, vector FROM field_vectors WHERE kind = 'document' "
+            "AND doc_id IN ({marks})",
+            list(doc_ids),
+        ):
+            out[doc_id] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return out
+
     def field_owners(self, field_ids: Sequence[int]) -> dict[int, tuple[str, int | None, str]]:
         """(kind, chunk id or None, document id) of each field vector id."""
         rows = self._select_in(

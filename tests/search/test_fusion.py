@@ -6,6 +6,7 @@ model (marked ``model``).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from search.kb import FIELDS_FILE, KnowledgeBase, metadata_text, split_sentences
@@ -88,6 +89,85 @@ def test_snippet_comes_from_the_passage_with_the_query_terms(kb: KnowledgeBase):
     assert "Wasserstoff" in hit.snippet
     marked = [hit.snippet[a:b] for a, b in hit.highlights]
     assert marked == ["Wasserstoff", "Elektrolyse"]
+
+
+# -- topic queries: second stage with pseudo-relevance feedback -------------------------
+
+FEEDBACK_DOCS = {
+    # the only report with the query word
+    "h2": "Wasserstoff Elektrolyse Kaverne Pipeline Speicher Windpark",
+    # about the same things, without the query word
+    "near": "Elektrolyse Kaverne Pipeline Speicher Windpark Netzausbau",
+    # about something else
+    "far": "Kunststoff Granulat Recycling Abfall Rezyklat Sortierung",
+}
+
+
+def _feedback_kb(settings: Settings, **update) -> KnowledgeBase:
+    kb = KnowledgeBase.open(settings.model_copy(update=update))
+    for doc_id, text in FEEDBACK_DOCS.items():
+        kb.add_document(doc_id, _doc(f"{doc_id}.md", text, title=""))
+    return kb
+
+
+def _scores(kb: KnowledgeBase, query: str, ranking: str = "hybrid") -> dict[str, float]:
+    return {h.id: h.score for h in kb.search(query, ranking=ranking).results}
+
+
+@pytest.mark.parametrize("ranking", ["hybrid", "dense"])
+def test_topic_feedback_lifts_a_report_near_the_best_ones(settings: Settings, ranking: str):
+    kb = _feedback_kb(settings)
+    with_feedback = _scores(kb, "Wasserstoff", ranking)
+    kb.close()
+    kb = _feedback_kb(
+        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
+    )
+    without = _scores(kb, "Wasserstoff", ranking)
+    kb.close()
+    assert next(iter(with_feedback)) == "h2" == next(iter(without))
+    # the report that shares the best report's vocabulary gains on the unrelated one
+    gap_with = with_feedback["near"] - with_feedback["far"]
+    gap_without = without["near"] - without["far"]
+    assert gap_with > gap_without + 0.05
+    assert list(with_feedback) == ["h2", "near", "far"]
+
+
+def test_questions_and_switched_off_kinds_get_no_feedback(settings: Settings):
+    kb = _feedback_kb(settings)
+    plain = _feedback_kb(
+        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
+    )
+    # a question is ranked per passage, with or without feedback settings
+    assert _scores(kb, "Wo liegt der Wasserstoff?") == _scores(plain, "Wo liegt der Wasserstoff?")
+    # query_kinds=false ranks every query like a question (the ranking before issue 9)
+    kb.close()
+    off = KnowledgeBase.open(settings.model_copy(update={"query_kinds": False}))
+    assert _scores(off, "Wasserstoff") == _scores(plain, "Wasserstoff?")
+    off.close()
+    plain.close()
+
+
+def test_index_without_centroids_skips_the_second_stage(settings: Settings):
+    kb = _feedback_kb(settings)
+    plain = _feedback_kb(
+        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
+    )
+    assert _scores(kb, "Wasserstoff") != _scores(plain, "Wasserstoff")
+    # e.g. an index whose centroids are gone from the store: the first stage stands
+    kb.store.conn.execute("DELETE FROM field_vectors WHERE kind = 'document'")
+    assert kb.store.document_vectors(["h2", "near"], kb.embedder.dim) == {}
+    assert _scores(kb, "Wasserstoff") == _scores(plain, "Wasserstoff")
+    kb.close()
+    plain.close()
+
+
+def test_store_reads_centroid_vectors_by_document(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Eins.", "Zwei."))
+    vectors = kb.store.document_vectors(["a", "missing"], kb.embedder.dim)
+    assert list(vectors) == ["a"]
+    expected = kb.embed_chunks(_doc("a.md", "Eins.", "Zwei.")).mean(axis=0)
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(vectors["a"], expected, atol=1e-6)
 
 
 # -- the real model ---------------------------------------------------------------------

@@ -86,6 +86,22 @@ class SearchResponse:
         return data
 
 
+@dataclass
+class _Seen:
+    """What one search has read from the store so far, so that its second stage reads
+    only what is new: chunk owners, field-vector owners, the field ids of document
+    centroids, and coverages (``covered``: chunks whose coverage is known, also 0)."""
+
+    chunk_docs: dict[int, str] = field(default_factory=dict)
+    fields: dict[int, tuple[str, int | None, str]] = field(default_factory=dict)
+    centroids: dict[str, int] = field(default_factory=dict)
+    coverage: dict[int, float] = field(default_factory=dict)
+    covered: set[int] = field(default_factory=set)
+    #: ids of the passage and field hits of the first stage, for rescoring
+    passage_hits: list[int] = field(default_factory=list)
+    field_hits: list[int] = field(default_factory=list)
+
+
 def _read_manifest(folder: Path) -> dict | None:
     path = folder / MANIFEST_FILE
     if not path.exists():
@@ -384,19 +400,30 @@ class KnowledgeBase:
         n: int,
         ranking: str,
         weights: FusionWeights,
+        seen: _Seen,
     ) -> Evidence:
         """Run the retrievers a ranking needs (caller holds the lock, state synced)."""
-        ev = self._dense_evidence(qvec, n, weights) if qvec is not None else Evidence()
+        ev = self._dense_evidence(qvec, n, weights, seen) if qvec is not None else Evidence()
         if terms:
             lex = self.store.lexical_search(fts_query(terms), n)
-            owners = self.store.chunk_docs([c for c, _ in lex])
-            ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
+            self._learn_owners([c for c, _ in lex], seen)
+            ev.lexical = [(c, seen.chunk_docs[c], s) for c, s in lex if c in seen.chunk_docs]
         if ranking == "hybrid":
-            self._add_coverage(ev, terms, weights)
+            self._add_coverage(ev, terms, weights, seen)
         return ev
 
-    def _dense_evidence(self, qvec: np.ndarray, n: int, weights: FusionWeights) -> Evidence:
-        """Passage hits and field hits (sentences, centroids, metadata) of one vector."""
+    def _learn_owners(self, chunk_ids: list[int], seen: _Seen) -> None:
+        new = [c for c in chunk_ids if c not in seen.chunk_docs]
+        if new:
+            seen.chunk_docs.update(self.store.chunk_docs(new))
+
+    def _dense_evidence(
+        self, qvec: np.ndarray, n: int, weights: FusionWeights, seen: _Seen
+    ) -> Evidence:
+        """Passage hits and field hits (sentences, centroids, metadata) of one vector.
+
+        Owners are read from the store only for ids that ``seen`` does not know yet.
+        """
         ids, scores = self._vectors.search(qvec, n)
         passages = list(zip(ids.tolist(), scores.tolist(), strict=True))
         field_hits: list[tuple[int, float]] = []
@@ -404,38 +431,75 @@ class KnowledgeBase:
             # sentences outnumber passages several times; documents are few
             ids, scores = self._fields.search(qvec, 4 * n)
             field_hits = list(zip(ids.tolist(), scores.tolist(), strict=True))
-        owners = self.store.chunk_docs([c for c, _ in passages])
-        fields = self.store.field_owners([f for f, _ in field_hits])
+        self._learn_owners([c for c, _ in passages], seen)
+        new_fields = [f for f, _ in field_hits if f not in seen.fields]
+        if new_fields:
+            seen.fields.update(self.store.field_owners(new_fields))
+        seen.passage_hits = [c for c, _ in passages if c in seen.chunk_docs]
+        seen.field_hits = [f for f, _ in field_hits if f in seen.fields]
+        return self._field_evidence(passages, field_hits, seen)
+
+    def _field_evidence(
+        self, passages: list[tuple[int, float]], field_hits: list[tuple[int, float]], seen: _Seen
+    ) -> Evidence:
+        """Evidence from scored passage and field ids whose owners ``seen`` knows."""
         ev = Evidence()
-        ev.passages = [(c, owners[c], s) for c, s in passages if c in owners]
+        ev.passages = [(c, seen.chunk_docs[c], s) for c, s in passages if c in seen.chunk_docs]
         sentences, documents, metadata = [], {}, {}
         for f, s in field_hits:
-            if f not in fields:
+            if f not in seen.fields:
                 continue
-            kind, chunk_id, doc_id = fields[f]
+            kind, chunk_id, doc_id = seen.fields[f]
             if kind == "sentence":
                 sentences.append((chunk_id, doc_id, s))
             elif kind == "document":
                 documents[doc_id] = max(s, documents.get(doc_id, -1.0))
+                seen.centroids[doc_id] = f
             elif kind == "metadata":
                 metadata[doc_id] = max(s, metadata.get(doc_id, -1.0))
         ev.sentences, ev.documents, ev.metadata = sentences, documents, metadata
         return ev
 
     def _add_coverage(
-        self, ev: Evidence, terms: list[str], weights: FusionWeights, known=None
+        self, ev: Evidence, terms: list[str], weights: FusionWeights, seen: _Seen
     ) -> None:
-        """Fill ``ev.coverage`` for every candidate chunk; ``known`` coverages are reused."""
+        """Fill ``ev.coverage`` for every candidate chunk; computed once per chunk."""
         if not terms or (weights.lexical <= 0 and weights.topic_lexical <= 0):
             return
         candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
         candidates |= {c for c, _, _ in ev.sentences}
-        coverage = dict(known or {})
-        missing = candidates - coverage.keys() if known is not None else candidates
+        missing = candidates - seen.covered
         if missing:
             members, df, n_chunks = self.store.term_chunks(terms, missing)
-            coverage.update(term_coverage(members, missing, n_chunks, df))
-        ev.coverage = {c: v for c, v in coverage.items() if c in candidates}
+            seen.coverage.update(term_coverage(members, missing, n_chunks, df))
+            seen.covered |= missing
+        ev.coverage = {c: seen.coverage[c] for c in candidates if c in seen.coverage}
+
+    def _rescore(self, qvec: np.ndarray, seen: _Seen) -> Evidence:
+        """The first stage's passage and field hits, scored against another vector."""
+
+        def scored(index: VectorIndex, ids: list[int]) -> list[tuple[int, float]]:
+            if not ids:
+                return []
+            scores = index.reconstruct(np.asarray(ids, dtype=np.int64)) @ qvec
+            return list(zip(ids, scores.tolist(), strict=True))
+
+        passages = scored(self._vectors, seen.passage_hits)
+        return self._field_evidence(passages, scored(self._fields, seen.field_hits), seen)
+
+    def _centroids(self, doc_ids: list[str], seen: _Seen) -> list[np.ndarray]:
+        """Centroid vectors of ``doc_ids`` in that order: from the FAISS copy when the
+        first stage saw their field ids, else from the store; documents without one
+        are left out."""
+        known = [d for d in doc_ids if d in seen.centroids]
+        vectors = {}
+        if known:
+            ids = np.asarray([seen.centroids[d] for d in known], dtype=np.int64)
+            vectors = dict(zip(known, self._fields.reconstruct(ids), strict=True))
+        rest = [d for d in doc_ids if d not in vectors]
+        if rest:
+            vectors.update(self.store.document_vectors(rest, self.embedder.dim))
+        return [vectors[d] for d in doc_ids if d in vectors]
 
     def _feedback_stage(
         self,
@@ -446,20 +510,20 @@ class KnowledgeBase:
         weights: FusionWeights,
         first: Evidence,
         ranked: list[RankedDoc],
+        seen: _Seen,
     ) -> list[RankedDoc]:
-        """Topics: rank again with the query vector expanded by the centroids of the
-        first stage's best documents (needs their centroid vectors, one SQL read, and
-        one more search of each FAISS index). Lexical hits are the first stage's."""
-        top = [r.doc_id for r in ranked[: weights.feedback_docs]]
-        centroids = self.store.document_vectors(top, self.embedder.dim)
-        feedback = [centroids[d] for d in top if d in centroids]
+        """Topics: rank the first stage's candidates again with the query vector expanded
+        by the centroids of its best documents. Needs those centroid vectors and the
+        vectors of the first stage's passage and field hits (from the FAISS copies, no
+        store reads); lexical hits and coverages are the first stage's."""
+        feedback = self._centroids([r.doc_id for r in ranked[: weights.feedback_docs]], seen)
         if not feedback:  # an index without centroid vectors: no second stage
             return ranked
         expanded = expand_query(qvec, feedback, weights.feedback_weight)
-        ev = self._dense_evidence(expanded, n, weights)
+        ev = self._rescore(expanded, seen)
         ev.lexical = first.lexical
         if ranking == "hybrid":
-            self._add_coverage(ev, terms, weights, known=first.coverage)
+            self._add_coverage(ev, terms, weights, seen)
         return rank_documents(ev, method=ranking, weights=weights, kind="topic")
 
     def search(
@@ -479,10 +543,13 @@ class KnowledgeBase:
         kind = query_kind(query) if self.settings.query_kinds else "question"
         with self._lock:
             self._sync()
-            evidence = self._evidence(qvec, terms, n, ranking, weights)
+            seen = _Seen()
+            evidence = self._evidence(qvec, terms, n, ranking, weights, seen)
             ranked = rank_documents(evidence, method=ranking, weights=weights, kind=kind)
             if kind == "topic" and qvec is not None and weights.feedback_docs > 0 and ranked:
-                ranked = self._feedback_stage(qvec, terms, n, ranking, weights, evidence, ranked)
+                ranked = self._feedback_stage(
+                    qvec, terms, n, ranking, weights, evidence, ranked, seen
+                )
             page = ranked[offset : offset + k]
             chunks = self.store.chunks([r.chunk_id for r in page])
             metas = self.store.documents_meta([r.doc_id for r in page])

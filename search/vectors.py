@@ -63,6 +63,10 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (all must be present), shape (len(ids), dim)."""
+        return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: temp file, fsync, rename; generation goes in a sidecar."""
         tmp = path.with_suffix(path.suffix + ".tmp")

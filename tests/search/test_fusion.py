@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.kb import FIELDS_FILE, KnowledgeBase, metadata_text, split_sentences
+from search.kb import FIELDS_FILE, KnowledgeBase, _Seen, metadata_text, split_sentences
 from search.models import Chunk, NewDocument
 from search.settings import Settings
 
@@ -149,16 +149,36 @@ def test_questions_and_switched_off_kinds_get_no_feedback(settings: Settings):
 
 def test_index_without_centroids_skips_the_second_stage(settings: Settings):
     kb = _feedback_kb(settings)
-    plain = _feedback_kb(
-        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
-    )
-    assert _scores(kb, "Wasserstoff") != _scores(plain, "Wasserstoff")
-    # e.g. an index whose centroids are gone from the store: the first stage stands
+    with_centroids = _scores(kb, "Wasserstoff")
+    # an index without centroid vectors (as before schema 2): store and FAISS copy
     kb.store.conn.execute("DELETE FROM field_vectors WHERE kind = 'document'")
+    kb.store.conn.commit()
+    kb.close()
+    (settings.index / FIELDS_FILE).unlink()
+    kb = KnowledgeBase.open(settings)
+    plain = KnowledgeBase.open(settings.model_copy(update={"feedback_docs": 0}))
     assert kb.store.document_vectors(["h2", "near"], kb.embedder.dim) == {}
-    assert _scores(kb, "Wasserstoff") == _scores(plain, "Wasserstoff")
+    assert _scores(kb, "Wasserstoff") == _scores(plain, "Wasserstoff") != with_centroids
     kb.close()
     plain.close()
+
+
+def test_feedback_centroids_from_faiss_equal_those_in_the_store(settings: Settings):
+    kb = _feedback_kb(settings)
+    seen = _Seen()
+    kb._dense_evidence(kb.embedder.embed_queries(["Wasserstoff"])[0], 10, kb.fusion_weights(), seen)
+    assert set(seen.centroids) == {"h2", "near", "far"}
+    from_faiss = kb._centroids(["near", "h2"], seen)
+    from_store = kb.store.document_vectors(["near", "h2"], kb.embedder.dim)
+    assert np.allclose(from_faiss[0], from_store["near"]) and np.allclose(
+        from_faiss[1], from_store["h2"]
+    )
+    # a document the first stage did not see comes from the store
+    assert np.allclose(
+        kb._centroids(["far"], _Seen())[0],
+        kb.store.document_vectors(["far"], kb.embedder.dim)["far"],
+    )
+    kb.close()
 
 
 def test_store_reads_centroid_vectors_by_document(kb: KnowledgeBase):

@@ -32,10 +32,12 @@ evidence, and in two stages::
     dense_doc(d) = ( max_c passage(c) + topic_document * centroid(d) + metadata_weight * meta(d) )
                    / ( 1 + topic_document + metadata_weight )
 
-The first stage ranks with the query vector ``q``; the second stage ranks again with
-the expanded vector ``q' = unit(q + feedback_weight * unit(sum_i centroid(d_i) / i))``
-over the first stage's ``feedback_docs`` best documents ``d_1, d_2, ...`` (Rocchio
-pseudo-relevance feedback, rank-weighted). Documents that are about the topic
+The first stage ranks with the query vector ``q``; the second stage scores the first
+stage's candidates again (same passages, sentences, centroids and metadata vectors,
+same coverages) with the expanded vector
+``q' = unit(q + feedback_weight * unit(sum_i centroid(d_i) / i))`` over the first
+stage's ``feedback_docs`` best documents ``d_1, d_2, ...`` (Rocchio pseudo-relevance
+feedback, rank-weighted). Documents that are about the topic
 throughout are close to each other, so the feedback pulls in on-topic reports that the
 query's few words alone do not reach; a passage that only mentions a query word gets
 less lexical weight than in a question.

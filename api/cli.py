@@ -257,6 +257,12 @@ def cli_actor() -> str:
     default=None,
     help="Only queries whose metadata language is this (e.g. de, en)",
 )
+@click.option(
+    "--per-query",
+    is_flag=True,
+    help="Every query under every ranking (hybrid, dense, lexical; --ranking first): rank "
+    "of the first relevant report, nDCG@10 and the difference, losses first",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 def evaluate(
     folder: Path,
@@ -265,6 +271,7 @@ def evaluate(
     embedder: str | None,
     ranking: str | None,
     language: str | None,
+    per_query: bool,
     as_json: bool,
 ) -> None:
     """Measure retrieval quality on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/).
@@ -272,17 +279,65 @@ def evaluate(
     With corpus.jsonl a temporary index is built with the current settings; without,
     the queries run against --index (e.g. corpus/eval over the bundled corpus).
     """
-    from ingest.evaluation import evaluate_folder
+    from ingest.evaluation import evaluate_rankings
+    from search.evaluate import compare_queries
 
     settings = _settings(index, embedder)
-    result = evaluate_folder(
-        folder, settings, split=split, index=index, language=language, ranking=ranking
+    first = Ranking.parse(ranking or settings.ranking).value
+    rankings = [first, *(r.value for r in Ranking if r.value != first)] if per_query else [first]
+    results = evaluate_rankings(
+        folder,
+        settings,
+        rankings,
+        split=split,
+        index=index,
+        language=language,
+        per_query=per_query,
     )
-    if as_json:
-        click.echo(json.dumps(result))
+    if not per_query:
+        result = results[first]["metrics"]
+        if as_json:
+            click.echo(json.dumps(result))
+            return
+        for key, value in result.items():
+            click.echo(f"{key:10} {value}")
         return
-    for key, value in result.items():
-        click.echo(f"{key:10} {value}")
+    rows = compare_queries(results)
+    if as_json:
+        metrics = {r: res["metrics"] for r, res in results.items()}
+        click.echo(json.dumps({"rankings": metrics, "queries": rows}, ensure_ascii=False))
+        return
+    _print_per_query(rankings, rows, {r: res["metrics"] for r, res in results.items()})
+
+
+def _print_per_query(rankings: list[str], rows: list[dict], metrics: dict[str, dict]) -> None:
+    """A table: per ranking the first relevant rank ('-' beyond the deepest list) and
+    nDCG@10, then the first ranking's nDCG@10 minus each other's."""
+    head = f"{'query':12} {'text':34}"
+    for r in rankings:
+        head += f" {r[:7] + ' 1st':>11} {'nDCG':>5}"
+    for r in rankings[1:]:
+        head += f" {rankings[0][:3] + '-' + r[:3]:>8}"
+    click.echo(head)
+    for row in rows:
+        line = f"{row['query'][:12]:12} {row['text'][:34]:34}"
+        for r in rankings:
+            first = row[r]["first_relevant"]
+            line += f" {first if first is not None else '-':>11} {row[r]['ndcg@10']:5.2f}"
+        for key in row["delta"].values():
+            line += f" {key:+8.2f}"
+        click.echo(line)
+    summary = f"{'mean':12} {'':34}"
+    for r in rankings:
+        summary += f" {'':>11} {metrics[r]['ndcg@10']:5.3f}"
+    click.echo(summary)
+    losses = (
+        {k: sum(1 for row in rows if row["delta"][k] < 0) for k in rows[0]["delta"]} if rows else {}
+    )
+    click.echo(
+        "queries where "
+        + ", ".join(f"{k.split('-')[0]} loses to {k.split('-')[1]}: {v}" for k, v in losses.items())
+    )
 
 
 @main.command()

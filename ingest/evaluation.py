@@ -6,10 +6,12 @@ the entry's title, never its ``_id``: a benchmark's ids can name the answer.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from search.evaluate import evaluate_index, load_beir
+from search.evaluate import Benchmark, evaluate_on, load_beir
 from search.kb import KnowledgeBase
 from search.models import NewDocument
 from search.settings import Settings
@@ -38,30 +40,42 @@ def index_corpus(kb: KnowledgeBase, corpus: list[dict]) -> None:
             kb.add_document(str(row["_id"]), doc)
 
 
-def evaluate_folder(
-    folder: Path,
-    settings: Settings,
-    *,
-    split: str = "test",
-    index: Path | None = None,
-    language: str | None = None,
-    ranking: str | None = None,
-) -> dict:
-    """Evaluate search on a BEIR folder; with a corpus, in a temporary index."""
-    bench = load_beir(folder, split)
+@contextlib.contextmanager
+def benchmark_index(
+    bench: Benchmark, settings: Settings, index: Path | None = None
+) -> Iterator[KnowledgeBase]:
+    """The knowledge base to evaluate on: with a corpus, a temporary index of it;
+    without, the existing index ``index`` (default: the settings' index)."""
     if bench.corpus is not None:
         with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
             temp_settings = settings.model_copy(update={"index": Path(tmp) / "index"})
             kb = KnowledgeBase.open(temp_settings)
             try:
                 index_corpus(kb, bench.corpus)
-                return evaluate_index(kb, bench, language=language, ranking=ranking)
+                yield kb
             finally:
                 kb.close()
+        return
     kb = KnowledgeBase.open(
         settings.model_copy(update={"index": Path(index or settings.index)}), create=False
     )
     try:
-        return evaluate_index(kb, bench, language=language, ranking=ranking)
+        yield kb
     finally:
         kb.close()
+
+
+def evaluate_rankings(
+    folder: Path,
+    settings: Settings,
+    rankings: Sequence[str],
+    *,
+    split: str = "test",
+    index: Path | None = None,
+    language: str | None = None,
+    per_query: bool = False,
+) -> dict[str, dict]:
+    """``evaluate_on`` for a BEIR folder; a corpus in it is indexed once for all rankings."""
+    bench = load_beir(folder, split)
+    with benchmark_index(bench, settings, index) as kb:
+        return evaluate_on(kb, bench, rankings, language, per_query)

@@ -1,7 +1,9 @@
 """Retrieval evaluation on BEIR-layout folders (corpus.jsonl, queries.jsonl, qrels/).
 
 Hits are documents, as in search. Metrics: recall@1/5/10, MRR@10 and graded nDCG@10
-(linear gain, as trec_eval), plus the median query time. Building an index from a
+(linear gain, as trec_eval), plus the median query time. Per query, the rank of the
+first relevant document and nDCG@10 can be listed for several rankings side by side
+(``evaluate_on``), so that losses show query by query. Building an index from a
 benchmark's corpus is ingestion's job (``ingest.evaluation``).
 """
 
@@ -12,7 +14,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from .errors import KBError
 from .kb import KnowledgeBase
 
 METRIC_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "queries", "median_ms")
+#: results per page: the metrics look at the first 10 documents
+PAGE = 10
 
 
 @dataclass
@@ -83,10 +87,27 @@ def score_ranking(ranked: list[str], relevant: dict[str, int]) -> dict[str, floa
     return out
 
 
+def first_relevant(ranked: Sequence[str], relevant: dict[str, int]) -> int | None:
+    """1-based rank of the first document with a grade above 0, or None."""
+    for i, doc in enumerate(ranked):
+        if relevant.get(doc, 0) > 0:
+            return i + 1
+    return None
+
+
 def run_queries(
-    search: Callable[[str], list[str]], bench: Benchmark, language: str | None = None
+    search: Callable[[str], list[str]],
+    bench: Benchmark,
+    language: str | None = None,
+    details: list[dict] | None = None,
+    deep_search: Callable[[str], list[str]] | None = None,
 ) -> dict:
-    """Mean metrics over the judged queries (optionally of one language)."""
+    """Mean metrics over the judged queries (optionally of one language).
+
+    With a ``details`` list, one row per query is appended to it: id, text, nDCG@10,
+    MRR@10 and the rank of the first relevant document. If none is on the first page,
+    ``deep_search`` (a longer result list, not timed) looks further.
+    """
     totals = {k: 0.0 for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")}
     times = []
     n = 0
@@ -98,9 +119,23 @@ def run_queries(
         started = time.perf_counter()
         ranked = search(bench.queries[qid])
         times.append((time.perf_counter() - started) * 1000)
-        for key, value in score_ranking(ranked, relevant).items():
+        scores = score_ranking(ranked, relevant)
+        for key, value in scores.items():
             totals[key] += value
         n += 1
+        if details is not None:
+            first = first_relevant(ranked[:PAGE], relevant)
+            if first is None and deep_search is not None:
+                first = first_relevant(deep_search(bench.queries[qid]), relevant)
+            details.append(
+                {
+                    "query": qid,
+                    "text": bench.queries[qid],
+                    "first_relevant": first,
+                    "ndcg@10": round(scores["ndcg@10"], 4),
+                    "mrr@10": round(scores["mrr@10"], 4),
+                }
+            )
     if n == 0:
         raise KBError("no judged queries to evaluate")
     result = {k: round(v / n, 4) for k, v in totals.items()}
@@ -109,17 +144,43 @@ def run_queries(
     return result
 
 
-def evaluate_index(
+def evaluate_on(
     kb: KnowledgeBase,
     bench: Benchmark,
-    *,
+    rankings: Sequence[str],
     language: str | None = None,
-    ranking: str | None = None,
-    k: int = 10,
-) -> dict:
-    """Mean metrics of ``bench``'s judged queries searched in ``kb``."""
+    per_query: bool = False,
+) -> dict[str, dict]:
+    """Metrics (and per-query rows if asked) of each ranking on an open knowledge base."""
+    out = {}
+    for ranking in rankings:
 
-    def search(query: str) -> list[str]:
-        return [h.id for h in kb.search(query, k=k, ranking=ranking).results]
+        def search(query: str, ranking=ranking, k: int = PAGE) -> list[str]:
+            return [h.id for h in kb.search(query, k=k, ranking=ranking).results]
 
-    return run_queries(search, bench, language)
+        details: list[dict] | None = [] if per_query else None
+        deep = (lambda q, s=search: s(q, k=kb.settings.max_k)) if per_query else None
+        metrics = run_queries(search, bench, language, details, deep)
+        out[ranking] = {"metrics": metrics, "per_query": details}
+    return out
+
+
+def compare_queries(results: dict[str, dict]) -> list[dict]:
+    """One row per query with every ranking's first relevant rank and nDCG@10, and the
+    nDCG@10 differences of the first ranking to each other one; losses first."""
+    names = list(results)
+    rows = []
+    by_ranking = {r: {q["query"]: q for q in results[r]["per_query"] or []} for r in names}
+    for row in results[names[0]]["per_query"] or []:
+        qid = row["query"]
+        entry = {"query": qid, "text": row["text"]}
+        for r in names:
+            q = by_ranking[r][qid]
+            entry[r] = {"first_relevant": q["first_relevant"], "ndcg@10": q["ndcg@10"]}
+        entry["delta"] = {
+            f"{names[0]}-{r}": round(entry[names[0]]["ndcg@10"] - entry[r]["ndcg@10"], 4)
+            for r in names[1:]
+        }
+        rows.append(entry)
+    rows.sort(key=lambda e: (min(e["delta"].values(), default=0.0), e["query"]))
+    return rows

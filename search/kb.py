@@ -34,7 +34,7 @@ from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound
 from .folder import FIRST_STORE, IndexFolder
 from .manifest import Manifest
 from .models import NewDocument, Written
-from .ranking import FusionWeights, Ranking, rank_documents
+from .ranking import FusionWeights, QueryKind, Ranking, query_kind
 from .results import SearchHit, SearchResponse, build_hits
 from .settings import Settings
 from .writing import Incoming, Writer
@@ -322,9 +322,9 @@ class KnowledgeBase:
         qvec = self.embedder.embed_queries([query])[0] if ranking is not Ranking.LEXICAL else None
         terms = self.analyzer.query_terms(query) if ranking is not Ranking.DENSE else []
         weights = FusionWeights.from_settings(self.settings)
+        kind = query_kind(query) if self.settings.query_kinds else QueryKind.QUESTION
         with self.index.reading() as view:
-            evidence = retrieval.collect(view, qvec, terms, n, ranking, weights)
-            ranked = rank_documents(evidence, method=ranking, weights=weights)
+            ranked = retrieval.rank(view, query, qvec, terms, n, ranking, weights, kind)
             page = ranked[offset : offset + k]
             chunks = view.store.chunks([r.chunk_id for r in page])
             metas = view.store.documents_meta([r.doc_id for r in page])

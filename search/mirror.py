@@ -103,6 +103,10 @@ class VectorMirror:
         """Top-n (ids, scores) of a space (call inside ``reading``)."""
         return self.indexes[space].search(query, n, allow)
 
+    def vectors(self, space: str, ids: list[int]) -> np.ndarray:
+        """The vectors of ``ids`` of a space (call inside ``reading``; all must be present)."""
+        return self.indexes[space].reconstruct(np.asarray(ids, dtype=np.int64))
+
     def __len__(self) -> int:
         return len(self.indexes["passages"])
 

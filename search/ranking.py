@@ -23,20 +23,83 @@ Every retriever returns only its top hits. A candidate that one dense field did 
 return gets that field's lowest returned score (a tight upper bound of its true score),
 so a document found by one retriever only is not pushed to the bottom by a zero.
 
+Queries come in two kinds (``query_kind``). A *question* ("Wer gewann ...?") asks for
+the passage that answers it and is ranked as above. A *topic* ("Wasserstoff", "police,
+crime and disasters") asks for the reports about it; it is ranked by document-level
+evidence, and in two stages::
+
+    score(d) = dense_doc(d) + topic_lexical * max_c coverage(c)
+    dense_doc(d) = ( max_c passage(c) + topic_document * centroid(d) + metadata_weight * meta(d) )
+                   / ( 1 + topic_document + metadata_weight )
+
+The first stage ranks with the query vector ``q``; the second stage scores the first
+stage's candidates again (same passages, sentences, centroids and metadata vectors,
+same coverages) with the expanded vector
+``q' = unit(q + feedback_weight * unit(sum_i centroid(d_i) / i))`` over the first
+stage's ``feedback_docs`` best documents ``d_1, d_2, ...`` (Rocchio pseudo-relevance
+feedback, rank-weighted). Documents that are about the topic throughout are close to
+each other, so the feedback pulls in on-topic reports that the query's few words alone
+do not reach; a passage that only mentions a query word gets less lexical weight than
+in a question. ``search.retrieval.rank`` runs the two stages.
+
 ``dense`` and ``lexical`` are the single-retriever baselines: ``dense`` uses all vector
-fields and no lexical evidence; ``lexical`` ranks by the best passage's BM25 scaled by
-the query's best BM25.
+fields (and, for topics, the same feedback) and no lexical evidence; ``lexical`` ranks
+by the best passage's BM25 scaled by the query's best BM25.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
 
 from .settings import Ranking, Settings
 
-__all__ = ["Evidence", "FusionWeights", "Hit", "RankedDoc", "Ranking", "rank_documents"]
+__all__ = [
+    "Evidence",
+    "FusionWeights",
+    "Hit",
+    "QueryKind",
+    "RankedDoc",
+    "Ranking",
+    "expand_query",
+    "query_kind",
+    "rank_documents",
+]
+
+
+class QueryKind(StrEnum):
+    """What a query asks for: the passage answering a question, or reports on a topic."""
+
+    QUESTION = "question"
+    TOPIC = "topic"
+
+
+#: interrogatives that open a question in German or English (folded to lowercase)
+QUESTION_WORDS = frozenset(
+    """
+    wer wen wem wessen was wann wo wohin woher warum weshalb weswegen wieso wie wieviel
+    wieviele welche welcher welches welchen welchem womit wodurch wofür wozu worauf
+    woran worin worüber wovon wovor
+    who whom whose what when where why how which
+    """.split()
+)
+_FIRST_WORD = re.compile(r"\w+")
+
+
+def query_kind(query: str) -> QueryKind:
+    """A question if the query ends with '?' or opens with an interrogative, else a topic
+    (keywords or a phrase naming a subject)."""
+    text = query.strip()
+    if text.endswith("?"):
+        return QueryKind.QUESTION
+    first = _FIRST_WORD.search(text.lower())
+    return QueryKind.QUESTION if first and first.group() in QUESTION_WORDS else QueryKind.TOPIC
+
 
 #: (chunk id, document id, score); higher scores are better
 Hit = tuple[int, str, float]
@@ -50,15 +113,24 @@ class FusionWeights:
     sentence: float
     document: float
     metadata: float
+    #: topic queries: lexical weight, centroid weight and pseudo-relevance feedback
+    topic_lexical: float
+    topic_document: float
+    feedback_docs: int
+    feedback_weight: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FusionWeights:
-        """The weights configured by ``KB_*_WEIGHT``."""
+        """The weights configured by ``KB_*_WEIGHT`` and ``KB_FEEDBACK_*``."""
         return cls(
             lexical=settings.lexical_weight,
             sentence=settings.sentence_weight,
             document=settings.document_weight,
             metadata=settings.metadata_weight,
+            topic_lexical=settings.topic_lexical_weight,
+            topic_document=settings.topic_document_weight,
+            feedback_docs=settings.feedback_docs,
+            feedback_weight=settings.feedback_weight,
         )
 
 
@@ -87,8 +159,8 @@ class RankedDoc:
     doc_id: str
     score: float
     chunk_id: int  # best passage, shown as the snippet
-    dense: float | None = None  # dense score of that passage (with document fields)
-    lexical: float | None = None  # coverage (hybrid) or scaled bm25 (lexical)
+    dense: float | None = None  # dense score of that passage (topics: of the document)
+    lexical: float | None = None  # coverage (hybrid; topics: best of the document) or bm25
 
 
 def _best_per_doc(hits: Sequence[Hit]) -> dict[str, tuple[float, int]]:
@@ -104,14 +176,41 @@ def _floor(scores) -> float | None:
     return min(scores, default=None)
 
 
+def expand_query(query: np.ndarray, feedback: Sequence[np.ndarray], weight: float) -> np.ndarray:
+    """Rocchio feedback: ``unit(q + weight * unit(sum_i v_i / i))`` over ``feedback``
+    vectors in rank order (the first counts most). Returns ``query`` if there is none."""
+    if not len(feedback) or weight <= 0:
+        return query
+    vectors = np.asarray(feedback, dtype=np.float32)
+    ranks = np.arange(1, len(vectors) + 1, dtype=np.float32)
+    centre = (vectors / ranks[:, None]).sum(axis=0)
+    norm = float(np.linalg.norm(centre))
+    if norm == 0:
+        return query
+    expanded = query + weight * centre / norm
+    return (expanded / np.linalg.norm(expanded)).astype(np.float32)
+
+
 def rank_documents(
-    evidence: Evidence, *, method: Ranking | str, weights: FusionWeights
+    evidence: Evidence,
+    *,
+    method: Ranking | str,
+    weights: FusionWeights,
+    kind: QueryKind | str = QueryKind.QUESTION,
 ) -> list[RankedDoc]:
-    """Rank documents: one entry per document, best first (ties by document id)."""
+    """Rank documents: one entry per document, best first (ties by document id).
+
+    ``kind`` is the query's kind (``query_kind``): a question is fused per passage, a
+    topic per document with its own weights (see the module docstring). Feedback is the
+    caller's second stage: rank, expand the query with ``expand_query``, rank again.
+    """
     method = Ranking.parse(method)
+    topic = QueryKind(kind) is QueryKind.TOPIC
     w = weights
     if method is Ranking.LEXICAL:
         return _rank_lexical(evidence.lexical)
+    lexical_weight = w.topic_lexical if topic else w.lexical
+    document_weight = w.topic_document if topic else w.document
 
     # per chunk: owner, passage cosine and best sentence cosine
     owner: dict[int, str] = {}
@@ -123,7 +222,7 @@ def rank_documents(
     for c, d, s in evidence.sentences:
         owner[c] = d
         sentence[c] = max(s, sentence.get(c, -math.inf))
-    use_lexical = method is Ranking.HYBRID and w.lexical > 0
+    use_lexical = method is Ranking.HYBRID and lexical_weight > 0
     if use_lexical:
         for c, d, _ in evidence.lexical:
             owner[c] = d
@@ -132,19 +231,22 @@ def rank_documents(
 
     p_floor = _floor(passage.values())
     s_floor = _floor(sentence.values()) if w.sentence > 0 else None
-    d_floor = _floor(evidence.documents.values()) if w.document > 0 else None
+    d_floor = _floor(evidence.documents.values()) if document_weight > 0 else None
     m_floor = _floor(evidence.metadata.values()) if w.metadata > 0 else None
     # a field without any hit (not indexed, or a weight of 0) drops out of the mix
     sent_w = w.sentence if s_floor is not None else 0.0
     if p_floor is None:  # no passage hits at all: the sentences stand in for them
         sent_w, p_floor = 1.0, 0.0
-    doc_w = w.document if d_floor is not None else 0.0
+    doc_w = document_weight if d_floor is not None else 0.0
     meta_w = w.metadata if m_floor is not None else 0.0
     norm = 1.0 + doc_w + meta_w
     s_floor = s_floor if s_floor is not None else 0.0
 
     doc_part: dict[str, float] = {}
     best: dict[str, RankedDoc] = {}
+    # topics: the best passage and the best coverage of a document count separately
+    best_passage: dict[str, float] = {}
+    best_cover: dict[str, float] = {}
     for c, d in owner.items():
         if d not in doc_part:
             doc_part[d] = doc_w * evidence.documents.get(
@@ -153,10 +255,18 @@ def rank_documents(
         p = (1 - sent_w) * passage.get(c, p_floor) + sent_w * sentence.get(c, s_floor)
         dense = (p + doc_part[d]) / norm
         cov = evidence.coverage.get(c, 0.0) if use_lexical else 0.0
-        score = dense + w.lexical * cov if use_lexical else dense
+        score = dense + lexical_weight * cov if use_lexical else dense
+        if topic:
+            best_passage[d] = max(p, best_passage.get(d, -math.inf))
+            best_cover[d] = max(cov, best_cover.get(d, 0.0))
         prev = best.get(d)
         if prev is None or score > prev.score or (score == prev.score and c < prev.chunk_id):
             best[d] = RankedDoc(d, score, c, dense=dense, lexical=cov if use_lexical else None)
+    if topic:  # snippet: still the passage with the best fused score
+        for d, r in best.items():
+            r.dense = (best_passage[d] + doc_part[d]) / norm
+            r.lexical = best_cover[d] if use_lexical else None
+            r.score = r.dense + (lexical_weight * best_cover[d] if use_lexical else 0.0)
     out = list(best.values())
     out.sort(key=lambda r: (-r.score, r.doc_id))
     return out

@@ -6,19 +6,30 @@ gather for one query.
 * ``lexical`` — passages by BM25 over the analysed terms (``search.lexical``), plus the
   IDF-weighted term coverage of every candidate for the hybrid ranking.
 
+``rank`` runs them, fuses the evidence (``search.ranking``) and, for topic queries,
+scores the same candidates again with a query vector expanded by the best documents.
+
 All of them read one ``View``: the store inside a read transaction and the vector mirror
 held at that transaction's generation, so every id they return resolves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import lexical as lexical_index
 from .mirror import VectorMirror
-from .ranking import Evidence, FusionWeights, Ranking
+from .ranking import (
+    Evidence,
+    FusionWeights,
+    QueryKind,
+    RankedDoc,
+    Ranking,
+    expand_query,
+    rank_documents,
+)
 from .store import Store
 
 #: (id, score) pairs of one retriever, best first
@@ -55,6 +66,19 @@ def lexical(view: View, terms: list[str], n: int) -> Scored:
     return lexical_index.search(view.store.conn, terms, n) if terms else []
 
 
+@dataclass
+class Candidates:
+    """What the first stage found, kept so that the second stage can score the same
+    candidates against another vector without reading the store: the passage and field
+    hits and their owners, and the field id of each document's centroid seen."""
+
+    passage_ids: list[int] = field(default_factory=list)
+    field_ids: list[int] = field(default_factory=list)
+    chunk_docs: dict[int, str] = field(default_factory=dict)
+    field_owners: dict[int, tuple[str, int | None, str]] = field(default_factory=dict)
+    centroids: dict[str, int] = field(default_factory=dict)
+
+
 def collect(
     view: View,
     qvec: np.ndarray | None,
@@ -62,8 +86,9 @@ def collect(
     n: int,
     ranking: Ranking,
     weights: FusionWeights,
-) -> Evidence:
+) -> tuple[Evidence, Candidates]:
     """Run the retrievers ``ranking`` needs and resolve their hits to documents."""
+    seen = Candidates()
     passages: Scored = []
     field_hits: Scored = []
     if qvec is not None:
@@ -71,27 +96,88 @@ def collect(
         if weights.sentence or weights.document or weights.metadata:
             field_hits = fields(view, qvec, n)
     lex = lexical(view, terms, n)
-    owners = view.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
-    field_owners = view.store.field_owners([f for f, _ in field_hits])
+    seen.chunk_docs = view.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
+    seen.field_owners = view.store.field_owners([f for f, _ in field_hits])
+    seen.passage_ids = [c for c, _ in passages if c in seen.chunk_docs]
+    seen.field_ids = [f for f, _ in field_hits if f in seen.field_owners]
+    ev = _dense_evidence(passages, field_hits, seen)
+    ev.lexical = [(c, seen.chunk_docs[c], s) for c, s in lex if c in seen.chunk_docs]
+    if ranking is Ranking.HYBRID and terms and (weights.lexical > 0 or weights.topic_lexical > 0):
+        candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
+        candidates |= {c for c, _, _ in ev.sentences}
+        ev.coverage = lexical_index.coverage(
+            view.store.conn, terms, candidates, view.store.chunk_count()
+        )
+    return ev, seen
+
+
+def _dense_evidence(passages: Scored, field_hits: Scored, seen: Candidates) -> Evidence:
+    """Evidence from scored passage and field ids whose owners ``seen`` knows."""
     ev = Evidence()
-    ev.passages = [(c, owners[c], s) for c, s in passages if c in owners]
-    ev.lexical = [(c, owners[c], s) for c, s in lex if c in owners]
+    ev.passages = [(c, seen.chunk_docs[c], s) for c, s in passages if c in seen.chunk_docs]
     sentences, documents, metadata = [], {}, {}
     for f, s in field_hits:
-        if f not in field_owners:
+        if f not in seen.field_owners:
             continue
-        kind, chunk_id, doc_id = field_owners[f]
+        kind, chunk_id, doc_id = seen.field_owners[f]
         if kind == "sentence":
             sentences.append((chunk_id, doc_id, s))
         elif kind == "document":
             documents[doc_id] = max(s, documents.get(doc_id, -1.0))
+            seen.centroids[doc_id] = f
         elif kind == "metadata":
             metadata[doc_id] = max(s, metadata.get(doc_id, -1.0))
     ev.sentences, ev.documents, ev.metadata = sentences, documents, metadata
-    if ranking is Ranking.HYBRID and terms and weights.lexical > 0:
-        candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
-        candidates |= {c for c, _, _ in sentences}
-        ev.coverage = lexical_index.coverage(
-            view.store.conn, terms, candidates, view.store.chunk_count()
-        )
     return ev
+
+
+def rank(
+    view: View,
+    query: str,
+    qvec: np.ndarray | None,
+    terms: list[str],
+    n: int,
+    ranking: Ranking,
+    weights: FusionWeights,
+    kind: QueryKind,
+) -> list[RankedDoc]:
+    """The documents for a query, best first: the retrievers, the fusion and, for a
+    topic, a second stage with the query vector expanded by the best documents'
+    centroids (pseudo-relevance feedback; see ``search.ranking``)."""
+    evidence, seen = collect(view, qvec, terms, n, ranking, weights)
+    ranked = rank_documents(evidence, method=ranking, weights=weights, kind=kind)
+    if kind is not QueryKind.TOPIC or qvec is None or weights.feedback_docs <= 0 or not ranked:
+        return ranked
+    top = [r.doc_id for r in ranked[: weights.feedback_docs]]
+    feedback = _centroids(view, top, seen)
+    if not feedback:  # an index without centroid vectors: no second stage
+        return ranked
+    expanded = expand_query(qvec, feedback, weights.feedback_weight)
+    again = _dense_evidence(
+        _rescored(view, "passages", seen.passage_ids, expanded),
+        _rescored(view, "fields", seen.field_ids, expanded),
+        seen,
+    )
+    again.lexical, again.coverage = evidence.lexical, evidence.coverage
+    return rank_documents(again, method=ranking, weights=weights, kind=kind)
+
+
+def _rescored(view: View, space: str, ids: list[int], vector: np.ndarray) -> Scored:
+    """First-stage hits of a space scored against another vector (no search, no reads)."""
+    if not ids:
+        return []
+    scores = view.mirror.vectors(space, ids) @ vector
+    return list(zip(ids, scores.tolist(), strict=True))
+
+
+def _centroids(view: View, doc_ids: list[str], seen: Candidates) -> list[np.ndarray]:
+    """Centroid vectors of ``doc_ids`` in that order: from the mirror when the first stage
+    saw their field ids, else from the store; documents without one are left out."""
+    known = [d for d in doc_ids if d in seen.centroids]
+    found = dict(
+        zip(known, view.mirror.vectors("fields", [seen.centroids[d] for d in known]), strict=True)
+    )
+    rest = [d for d in doc_ids if d not in found]
+    if rest:
+        found.update(view.store.document_vectors(rest, view.mirror.dim))
+    return [found[d] for d in doc_ids if d in found]

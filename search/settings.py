@@ -84,6 +84,36 @@ class Settings(BaseSettings):
         description="Weight of the cosine to the document's metadata vector (title, topics, "
         "event), relative to the best passage's",
     )
+    query_kinds: bool = Field(
+        True,
+        description="Rank topic queries (no question) by document-level evidence with "
+        "pseudo-relevance feedback; false ranks every query like a question",
+    )
+    topic_lexical_weight: float = Field(
+        0.2,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the lexical evidence (a document's best coverage) for topics",
+    )
+    topic_document_weight: float = Field(
+        2.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the centroid cosine, relative to the best passage's, for topics",
+    )
+    feedback_docs: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="Topics: best documents of the first stage whose centroids expand the "
+        "query vector for the second stage (0 = no feedback)",
+    )
+    feedback_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Topics: weight of the feedback centroid added to the query vector",
+    )
     chunk_max_chars: int = Field(1000, ge=200, le=10_000)
     chunk_min_chars: int = Field(200, ge=0, le=5_000)
     max_query_chars: int = Field(500, ge=10, le=10_000)

@@ -656,6 +656,16 @@ class Store:
         )
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
+    def document_vectors(self, doc_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The centroid vectors (field kind 'document') of these documents, by id."""
+        rows = select_in(
+            self.conn,
+            "SELECT doc_id, vector FROM field_vectors WHERE kind = 'document' "
+            "AND doc_id IN ({marks})",
+            list(doc_ids),
+        )
+        return {d: np.frombuffer(blob, dtype=np.float32, count=dim) for d, blob in rows}
+
     def chunk_count(self) -> int:
         """Number of all chunks (kept in the meta table by every write)."""
         return int(self.get_meta("chunks") or 0)

@@ -53,6 +53,11 @@ class VectorIndex(ABC):
         """
 
     @abstractmethod
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (all present), shape (len(ids), dim); approximate
+        for a backend that stores codes."""
+
+    @abstractmethod
     def write_file(self, path: Path) -> None:
         """Serialise the index into ``path`` (a fresh temp file; ``save`` makes it atomic)."""
 

@@ -128,6 +128,13 @@ class IVFIndex(VectorIndex):
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        if self.index is None:
+            return self.flat.reconstruct(ids)
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+
     def write_file(self, path: Path) -> None:
         if self.index is None:
             self.flat.write_file(path)

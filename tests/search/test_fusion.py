@@ -6,11 +6,14 @@ model (marked ``model``).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from search import retrieval
 from search.fields import metadata_text
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
+from search.ranking import FusionWeights, Ranking
 from search.settings import Settings
 from search.text import split_sentences
 
@@ -94,6 +97,109 @@ def test_snippet_comes_from_the_passage_with_the_query_terms(kb: KnowledgeBase):
     assert "Wasserstoff" in hit.snippet
     marked = [hit.snippet[a:b] for a, b in hit.highlights]
     assert marked == ["Wasserstoff", "Elektrolyse"]
+
+
+# -- topic queries: second stage with pseudo-relevance feedback -------------------------
+
+FEEDBACK_DOCS = {
+    # the only report with the query word
+    "h2": "Wasserstoff Elektrolyse Kaverne Pipeline Speicher Windpark",
+    # about the same things, without the query word
+    "near": "Elektrolyse Kaverne Pipeline Speicher Windpark Netzausbau",
+    # about something else
+    "far": "Kunststoff Granulat Recycling Abfall Rezyklat Sortierung",
+}
+
+
+def _feedback_kb(settings: Settings, **update) -> KnowledgeBase:
+    kb = KnowledgeBase.open(settings.model_copy(update=update))
+    for doc_id, text in FEEDBACK_DOCS.items():
+        kb.add_document(doc_id, _doc(f"{doc_id}.md", text, title=""))
+    return kb
+
+
+def _scores(kb: KnowledgeBase, query: str, ranking: str = "hybrid") -> dict[str, float]:
+    return {h.id: h.score for h in kb.search(query, ranking=ranking).results}
+
+
+@pytest.mark.parametrize("ranking", ["hybrid", "dense"])
+def test_topic_feedback_lifts_a_report_near_the_best_ones(settings: Settings, ranking: str):
+    kb = _feedback_kb(settings)
+    with_feedback = _scores(kb, "Wasserstoff", ranking)
+    kb.close()
+    kb = _feedback_kb(
+        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
+    )
+    without = _scores(kb, "Wasserstoff", ranking)
+    kb.close()
+    assert next(iter(with_feedback)) == "h2" == next(iter(without))
+    # the report that shares the best report's vocabulary gains on the unrelated one
+    gap_with = with_feedback["near"] - with_feedback["far"]
+    gap_without = without["near"] - without["far"]
+    assert gap_with > gap_without + 0.05
+    assert list(with_feedback) == ["h2", "near", "far"]
+
+
+def test_questions_and_switched_off_kinds_get_no_feedback(settings: Settings):
+    kb = _feedback_kb(settings)
+    plain = _feedback_kb(
+        settings.model_copy(update={"index": settings.index.with_name("i2")}), feedback_docs=0
+    )
+    # a question is ranked per passage, with or without feedback settings
+    assert _scores(kb, "Wo liegt der Wasserstoff?") == _scores(plain, "Wo liegt der Wasserstoff?")
+    # query_kinds=false ranks every query like a question (the ranking before issue 9)
+    kb.close()
+    off = KnowledgeBase.open(settings.model_copy(update={"query_kinds": False}))
+    assert _scores(off, "Wasserstoff") == _scores(plain, "Wasserstoff?")
+    off.close()
+    plain.close()
+
+
+def test_index_without_centroids_skips_the_second_stage(settings: Settings):
+    kb = _feedback_kb(settings)
+    with_centroids = _scores(kb, "Wasserstoff")
+    # an index without centroid vectors (as before schema 2): store and vector snapshots
+    store = kb.index.current().store
+    store.conn.execute("DELETE FROM field_vectors WHERE kind = 'document'")
+    kb.close()
+    for path in settings.index.glob("store-*/vectors/*"):
+        path.unlink()
+    kb = KnowledgeBase.open(settings)
+    plain = KnowledgeBase.open(settings.model_copy(update={"feedback_docs": 0}))
+    store = kb.index.current().store
+    assert store.document_vectors(["h2", "near"], kb.embedder.dim) == {}
+    assert _scores(kb, "Wasserstoff") == _scores(plain, "Wasserstoff") != with_centroids
+    kb.close()
+    plain.close()
+
+
+def test_feedback_centroids_from_the_mirror_equal_those_in_the_store(settings: Settings):
+    kb = _feedback_kb(settings)
+    weights = FusionWeights.from_settings(kb.settings)
+    qvec = kb.embedder.embed_queries(["Wasserstoff"])[0]
+    with kb.index.reading() as view:
+        _, seen = retrieval.collect(view, qvec, [], 10, Ranking.DENSE, weights)
+        assert set(seen.centroids) == {"h2", "near", "far"}
+        from_mirror = retrieval._centroids(view, ["near", "h2"], seen)
+        from_store = view.store.document_vectors(["near", "h2"], kb.embedder.dim)
+        assert np.allclose(from_mirror[0], from_store["near"])
+        assert np.allclose(from_mirror[1], from_store["h2"])
+        # a document the first stage did not see comes from the store
+        assert np.allclose(
+            retrieval._centroids(view, ["far"], retrieval.Candidates())[0],
+            view.store.document_vectors(["far"], kb.embedder.dim)["far"],
+        )
+    kb.close()
+
+
+def test_store_reads_centroid_vectors_by_document(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Eins.", "Zwei."))
+    store = kb.index.current().store
+    vectors = store.document_vectors(["a", "missing"], kb.embedder.dim)
+    assert list(vectors) == ["a"]
+    expected = kb.embedder.embed_passages(["Eins.", "Zwei."]).mean(axis=0)
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(vectors["a"], expected, atol=1e-6)
 
 
 # -- the real model ---------------------------------------------------------------------

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from search.errors import InvalidQuery
 from search.lexical import idf, term_coverage
-from search.ranking import Evidence, FusionWeights, rank_documents
+from search.ranking import Evidence, FusionWeights, expand_query, query_kind, rank_documents
 from search.settings import Settings
 
 DEFAULT = FusionWeights.from_settings(Settings())
-ONLY_PASSAGES = FusionWeights(lexical=0.4, sentence=0.0, document=0.0, metadata=0.0)
+ONLY_PASSAGES = replace(DEFAULT, lexical=0.4, sentence=0.0, document=0.0, metadata=0.0)
 
 
 def _ids(ranked):
@@ -98,7 +100,7 @@ def test_full_lexical_match_lifts_a_close_dense_second():
     )
     assert _ids(rank_documents(ev, method="hybrid", weights=ONLY_PASSAGES)) == ["b", "a"]
     # with no lexical weight (or the dense baseline) the dense order stays
-    no_lex = FusionWeights(lexical=0.0, sentence=0.0, document=0.0, metadata=0.0)
+    no_lex = replace(DEFAULT, lexical=0.0, sentence=0.0, document=0.0, metadata=0.0)
     assert _ids(rank_documents(ev, method="hybrid", weights=no_lex)) == ["a", "b"]
     assert _ids(rank_documents(ev, method="dense", weights=ONLY_PASSAGES)) == ["a", "b"]
 
@@ -118,7 +120,7 @@ def test_best_passage_is_the_one_with_the_best_fused_score():
 
 
 def test_sentence_and_document_fields_mix_into_the_dense_score():
-    weights = FusionWeights(lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
+    weights = replace(DEFAULT, lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
     ev = Evidence(
         passages=[(1, "a", 0.4), (2, "b", 0.5)],
         sentences=[(1, "a", 0.8), (2, "b", 0.5), (9, "c", 0.3)],
@@ -136,7 +138,7 @@ def test_sentence_and_document_fields_mix_into_the_dense_score():
 
 def test_fields_without_hits_drop_out_of_the_mix():
     # an index without sentence/document/metadata vectors ranks by the passages alone
-    weights = FusionWeights(lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
+    weights = replace(DEFAULT, lexical=0.0, sentence=0.5, document=1.0, metadata=0.5)
     ev = Evidence(passages=[(1, "a", 0.7), (2, "b", 0.6)])
     ranked = rank_documents(ev, method="dense", weights=weights)
     assert [(r.doc_id, round(r.score, 6)) for r in ranked] == [("a", 0.7), ("b", 0.6)]
@@ -162,3 +164,99 @@ def test_empty_evidence_and_unknown_method():
     assert rank_documents(Evidence(), method="lexical", weights=DEFAULT) == []
     with pytest.raises(InvalidQuery, match="ranking"):
         rank_documents(Evidence(), method="magic", weights=DEFAULT)
+
+
+# -- query kinds and topic ranking ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Wie viele Punkte gab die Verteidigung der Panthers ab?",
+        "How many points did the Panthers defense surrender?",
+        "wer baute den Elektrolyseur",
+        "What was the name of the leader ennobled by Henry III",
+        "Wasserstoff?",
+        "  Welche Förderprogramme gibt es  ",
+    ],
+)
+def test_questions_are_recognised(query):
+    assert query_kind(query) == "question"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Wasserstoff",
+        "police, crime and disasters",
+        "Konjunktur, Banken und Arbeitsmarkt",
+        "Wiederverwendung von Baustoffen",  # starts like "wie", but is not "wie"
+        "Whatsapp im Betrieb",
+        "",
+    ],
+)
+def test_topics_are_everything_else(query):
+    assert query_kind(query) == "topic"
+
+
+def test_feedback_expands_the_query_towards_the_best_documents_first():
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    first = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    second = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+    expanded = expand_query(query, [first, second], weight=0.5)
+    assert np.linalg.norm(expanded) == pytest.approx(1.0)
+    # the query keeps the largest share; the first feedback document counts twice the second
+    assert expanded[0] > expanded[1] > expanded[2] > 0
+    assert expanded[1] == pytest.approx(2 * expanded[2])
+    assert expanded @ query == pytest.approx(1 / np.sqrt(1 + 0.25), rel=1e-5)
+
+
+def test_feedback_without_vectors_or_weight_keeps_the_query():
+    query = np.array([0.6, 0.8], dtype=np.float32)
+    assert expand_query(query, [], weight=0.5) is query
+    assert expand_query(query, [np.array([1.0, 0.0])], weight=0.0) is query
+    assert expand_query(query, [np.zeros(2, dtype=np.float32)], weight=1.0) is query
+
+
+def test_topic_ranking_counts_best_passage_and_best_coverage_of_a_document_separately():
+    # document a: a strong passage without the query word and a weak one with it;
+    # document b: one passage, a little better than a's weak one, with the query word
+    ev = Evidence(
+        passages=[(1, "a", 0.6), (2, "a", 0.2), (3, "b", 0.5)],
+        lexical=[(2, "a", 3.0), (3, "b", 3.0)],
+        coverage={2: 1.0, 3: 1.0},
+    )
+    w = replace(DEFAULT, lexical=0.4, sentence=0.0, document=0.0, metadata=0.0, topic_lexical=0.2)
+    question = {
+        r.doc_id: r for r in rank_documents(ev, method="hybrid", weights=w, kind="question")
+    }
+    topic = {r.doc_id: r for r in rank_documents(ev, method="hybrid", weights=w, kind="topic")}
+    # a question fuses per passage: a's best is its weak passage with the word (0.2 + 0.4)
+    assert question["a"].score == pytest.approx(0.6) and question["a"].chunk_id == 2
+    # a topic adds the document's best coverage to its best passage: 0.6 + 0.2 * 1
+    assert topic["a"].score == pytest.approx(0.8)
+    assert topic["a"].dense == pytest.approx(0.6) and topic["a"].lexical == pytest.approx(1.0)
+    assert topic["b"].score == pytest.approx(0.7)
+    assert _ids(rank_documents(ev, method="hybrid", weights=w, kind="topic")) == ["a", "b"]
+    # dense ranking of a topic: no lexical part
+    dense = rank_documents(ev, method="dense", weights=w, kind="topic")
+    assert [(r.doc_id, round(r.score, 6)) for r in dense] == [("a", 0.6), ("b", 0.5)]
+
+
+def test_topic_ranking_weighs_the_centroid_with_its_own_weight():
+    ev = Evidence(
+        passages=[(1, "a", 0.5), (2, "b", 0.4)],
+        documents={"a": 0.1, "b": 0.4},
+    )
+    w = replace(DEFAULT, sentence=0.0, metadata=0.0, document=0.2, topic_document=2.0)
+    # question: (0.5 + 0.2 * 0.1) / 1.2 > (0.4 + 0.2 * 0.4) / 1.2
+    assert _ids(rank_documents(ev, method="dense", weights=w, kind="question")) == ["a", "b"]
+    # topic: (0.5 + 2 * 0.1) / 3 < (0.4 + 2 * 0.4) / 3
+    topic = rank_documents(ev, method="dense", weights=w, kind="topic")
+    assert _ids(topic) == ["b", "a"]
+    assert topic[0].score == pytest.approx((0.4 + 0.8) / 3)
+
+
+def test_unknown_query_kind_is_an_error():
+    with pytest.raises(ValueError, match="poem"):
+        rank_documents(Evidence(), method="hybrid", weights=DEFAULT, kind="poem")

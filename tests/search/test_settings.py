@@ -21,9 +21,33 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("KB_MAX_K", "0"), ("KB_RANKING", "magic"), ("KB_LEXICAL_WEIGHT", "-1")]
+    ("name", "value"),
+    [
+        ("KB_MAX_K", "0"),
+        ("KB_RANKING", "magic"),
+        ("KB_LEXICAL_WEIGHT", "-1"),
+        ("KB_FEEDBACK_DOCS", "-1"),
+        ("KB_FEEDBACK_DOCS", "101"),
+        ("KB_FEEDBACK_WEIGHT", "-0.5"),
+        ("KB_TOPIC_DOCUMENT_WEIGHT", "11"),
+        ("KB_QUERY_KINDS", "maybe"),
+    ],
 )
 def test_invalid_values_are_rejected_at_start(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name.removeprefix("KB_").lower()):
         Settings()
+
+
+def test_topic_settings_reach_the_fusion_weights(monkeypatch, settings):
+    from search.ranking import FusionWeights
+
+    monkeypatch.setenv("KB_FEEDBACK_DOCS", "3")
+    monkeypatch.setenv("KB_TOPIC_LEXICAL_WEIGHT", "0.1")
+    w = FusionWeights.from_settings(Settings(index=settings.index))
+    assert (w.feedback_docs, w.topic_lexical, w.topic_document, w.feedback_weight) == (
+        3,
+        0.1,
+        2.0,
+        0.5,
+    )

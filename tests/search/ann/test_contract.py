@@ -74,6 +74,13 @@ class TestVectorIndexContract:
         with pytest.raises(KBError, match="damaged"):
             cls.load(path, 3)
 
+    def test_stored_vectors_come_back(self, kind):
+        index = ann.create(kind, 3)
+        vectors = _unit([[1, 0, 0], [0, 1, 1], [1, 1, 1]])
+        index.add(np.array([7, 8, 9]), vectors)
+        assert np.allclose(index.reconstruct(np.array([9, 7])), vectors[[2, 0]], atol=1e-2)
+        assert index.reconstruct(np.array([], dtype=np.int64)).shape == (0, 3)
+
     def test_wrong_dimension_is_an_error(self, kind):
         index = ann.create(kind, 3)
         with pytest.raises(KBError, match="dimension"):

@@ -11,24 +11,18 @@ from search.settings import Settings, get_settings
 from ui import static_files
 
 from . import caching, docs, errors, metrics, middleware
-from .config import ApiSettings
 from .routers import documents, health, pages, search
 
 
-def create_app(
-    settings: Settings | None = None,
-    kb: KnowledgeBase | None = None,
-    api_settings: ApiSettings | None = None,
-) -> FastAPI:
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the app.
 
     ``settings`` replace the environment-derived ones (tests, CLI); their limits are
     part of the OpenAPI schema. ``kb`` is an open knowledge base to serve (the CLI opens
     it once, so the model loads once); without it the lifespan opens one from the
-    settings and closes it at shutdown. ``api_settings`` (CORS) default to ``KB_*``.
+    settings and closes it at shutdown.
     """
     settings = settings or get_settings()
-    api_settings = api_settings or ApiSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -65,5 +59,5 @@ def create_app(
     app.mount("/static", static_files, name="static")
     docs.install(app)
     metrics.install(app)  # innermost middleware: sees each request as routed
-    middleware.install(app, api_settings)
+    middleware.install(app, settings)
     return app

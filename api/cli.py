@@ -375,18 +375,16 @@ def serve(index: Path | None, host: str | None, port: int | None, create: bool) 
     import uvicorn
 
     from api.app import create_app
-    from api.config import ApiSettings
     from search.errors import IndexNotFound
 
-    settings = _settings(index)
-    api_settings = ApiSettings()  # a bad KB_CORS_ORIGINS stops here, before the model loads
+    settings = _settings(index)  # a bad KB_* setting stops here, before the model loads
     try:
         # fails fast with a clear message; loads the model once
         kb = _open(settings, create=create)
     except IndexNotFound as exc:
         raise click.ClickException(f"{exc}, or start with 'kb serve --create'") from exc
     try:
-        app = create_app(settings, kb, api_settings)
+        app = create_app(settings, kb)
         uvicorn.run(app, host=host or settings.host, port=port or settings.port)
     finally:
         kb.close()

@@ -14,7 +14,7 @@ from secure.middleware import SecureASGIMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .config import ApiSettings
+from search.settings import Settings
 
 #: One policy for every answer. The pages and the API docs load scripts and styles only
 #: from this origin (no inline script or style, no CDN); nobody may frame them.
@@ -60,13 +60,13 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def install(app: FastAPI, api_settings: ApiSettings) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Add the middleware to ``app``; the last added runs outermost."""
     app.add_middleware(HeadAsGet)
-    if api_settings.cors_origins:
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=api_settings.cors_origins,
+            allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD"],
             allow_headers=["If-None-Match"],
             expose_headers=["ETag"],

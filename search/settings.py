@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .ann import BACKENDS
 from .errors import InvalidQuery
@@ -133,6 +134,39 @@ class Settings(BaseSettings):
     snippet_chars: int = Field(280, ge=80, le=2000)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # -- HTTP: browsers of other portals, keys, curators' sessions
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may call the API from a "
+        "browser, comma-separated; empty: no CORS headers at all",
+    )
+    read_keys_required: bool = Field(
+        False, description="Searches and reads need an API key (reader or curator) too"
+    )
+    session_secret: str | None = Field(
+        None,
+        description="Secret that signs curators' session cookies; default: a random one "
+        "kept in the index folder",
+    )
+    session_minutes: int = Field(
+        480, ge=5, le=7 * 24 * 60, description="How long a curator's sign-in lasts"
+    )
+    max_upload_files: int = Field(20, ge=1, le=1000, description="Most files in one upload")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_only(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is no origin; write e.g. https://portal.example.org")
+        return origins
 
     @field_validator("vector_index")
     @classmethod

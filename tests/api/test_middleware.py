@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.config import ApiSettings
 from search.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ui" / "templates"
@@ -59,7 +58,7 @@ def test_no_cors_headers_without_allowed_origins(client: TestClient):
 
 @pytest.fixture
 def cors_client(filled_index: Settings):
-    app = create_app(filled_index, api_settings=ApiSettings(cors_origins=[PORTAL]))
+    app = create_app(filled_index.model_copy(update={"cors_origins": [PORTAL]}))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -104,7 +103,7 @@ def test_preflight_of_a_revalidating_request(cors_client: TestClient):
 
 def test_cors_origins_come_from_the_environment(monkeypatch, filled_index: Settings):
     monkeypatch.setenv("KB_CORS_ORIGINS", f"{PORTAL}, http://localhost:3000/")
-    with TestClient(create_app(filled_index)) as test_client:
+    with TestClient(create_app(Settings(index=filled_index.index))) as test_client:
         for origin in (PORTAL, "http://localhost:3000"):
             response = test_client.get("/healthz", headers={"Origin": origin})
             assert response.headers["access-control-allow-origin"] == origin

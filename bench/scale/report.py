@@ -1,7 +1,7 @@
 """Scale benchmark output: the Markdown table, the target check, the PNG plot, the docs.
 
 Works on the JSON-ready results of harness.run, so a table can be rebuilt from a saved
-``scale.json``: ``python -m bench.scale.report bench/results/scale.json``.
+``scale.json``: ``python -m bench.scale.report bench/results/scale.json [--docs FILE]``.
 """
 
 from __future__ import annotations
@@ -99,7 +99,10 @@ def table(results: dict) -> str:
     rows = [head, "|---" * (len(sizes) + 2) + "|"]
 
     def row(name: str, cell, target: str = "") -> None:
-        rows.append(f"| {name} | " + " | ".join(cell(s) for s in sizes) + f" | {target} |")
+        cells = [cell(s) for s in sizes]
+        if all(set(c) <= set("–/ ") for c in cells):
+            return  # measured at none of the sizes (one size: no growth; older runs)
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {target} |")
 
     def pair(fn, fmt) -> Callable[[dict], str]:
         return lambda s: (
@@ -452,16 +455,19 @@ def plot(results: dict, path: Path) -> str | None:
     return None
 
 
-def update_docs(doc: Path, results: dict) -> None:
-    """Replace the table between the bench-scale markers of ``doc``."""
+def update_docs(doc: Path, runs: list[dict]) -> None:
+    """Replace what lies between the bench-scale markers of ``doc`` with each run's table."""
     text = doc.read_text(encoding="utf-8")
     if DOCS_BEGIN not in text or DOCS_END not in text:
         raise ValueError(f"{doc} has no bench-scale markers ({DOCS_BEGIN} ... {DOCS_END})")
-    meta = results["meta"]
-    block = (
-        f"{DOCS_BEGIN}\nRun {meta['started']}, commit {meta['commit']}, `{meta['command']}`:\n\n"
-        f"{table(results)}\n{DOCS_END}"
-    )
+    parts = []
+    for results in runs:
+        meta = results["meta"]
+        parts.append(
+            f"Run {meta['started']}, commit {meta['commit']}, txtai {meta.get('txtai') or '–'}: "
+            f"`{meta['command']}`\n\n{table(results)}\n"
+        )
+    block = f"{DOCS_BEGIN}\n" + "\n".join(parts) + DOCS_END
     pattern = re.compile(re.escape(DOCS_BEGIN) + ".*?" + re.escape(DOCS_END), re.DOTALL)
     doc.write_text(pattern.sub(lambda _: block, text, count=1), encoding="utf-8")
 
@@ -478,23 +484,35 @@ def write_all(results: dict, out: Path, docs: Path | None = None) -> None:
         text += f"\n![time against size]({out.with_suffix('.png').name})\n"
     out.write_text(text, encoding="utf-8")
     if docs is not None:
-        update_docs(docs, results)
+        update_docs(docs, [results])
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rebuild the Markdown and the plot from a saved JSON."""
-    args = argv if argv is not None else sys.argv[1:]
-    if len(args) != 1:
-        print("usage: python -m bench.scale.report RESULTS.json", file=sys.stderr)
-        return 2
-    source = Path(args[0])
-    try:
-        results = json.loads(source.read_text())
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot read {source}: {exc}", file=sys.stderr)
-        return 2
-    write_all(results, source.with_suffix(".md"))
-    print(source.with_suffix(".md"))
+    """Rebuild Markdown and plot from saved JSON; ``--docs`` puts the tables into the docs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.scale.report", description=__doc__)
+    parser.add_argument("results", nargs="+", type=Path, help="scale.json files of runs")
+    parser.add_argument(
+        "--docs", type=Path, default=None, help="also write the tables into this file"
+    )
+    args = parser.parse_args(argv)
+    runs = []
+    for source in args.results:
+        try:
+            runs.append(json.loads(source.read_text()))
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read {source}: {exc}", file=sys.stderr)
+            return 2
+        write_all(runs[-1], source.with_suffix(".md"))
+        print(source.with_suffix(".md"))
+    if args.docs is not None:
+        try:
+            update_docs(args.docs, runs)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(args.docs)
     return 0
 
 

@@ -75,5 +75,13 @@ bench-latency: install-test
 
 bench: bench-quality bench-latency
 
+# Scale benchmark against txtai (issue 11; makes txtai's venv in bench/.venv-txtai).
+# Hours at full size; SCALE_ARGS="--quick" for a smoke run (then docs are left alone).
+SCALE_ARGS ?= --update-docs
+.PHONY: bench-scale
+bench-scale: install
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.scale --out bench/results/scale.md $(SCALE_ARGS)
+
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -15,7 +15,7 @@ export KB_INDEX
 CHROMIUM := /usr/bin/chromium
 DEJAVU  := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-latency clean
+.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-matching bench-latency clean
 
 install: $(VENV)/.installed
 
@@ -69,6 +69,9 @@ format: install-test
 
 bench-quality: install-test
 	$(BIN)/python bench/quality.py --out bench/results/quality.md
+
+bench-matching: install-test
+	$(BIN)/python bench/matching.py --out bench/results/matching.md
 
 bench-latency: install-test
 	$(BIN)/python bench/latency.py --out bench/results/latency.md

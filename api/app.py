@@ -11,7 +11,7 @@ from search.settings import Settings, get_settings
 from ui import static_files
 
 from . import caching, docs, errors, metrics, middleware
-from .routers import documents, health, pages, search
+from .routers import documents, health, pages, search, values
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.include_router(health.router)
     app.include_router(search.build_router(settings))
     app.include_router(documents.router)
+    app.include_router(values.router)
     app.include_router(pages.router)
     app.mount("/static", static_files, name="static")
     docs.install(app)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
+
+from search.filters import parse_date
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -24,3 +26,16 @@ def _whole_number(value: object) -> object:
 #: for integer query parameters, after their ``Query``: ``Annotated[int, Query(...), DIGITS]``
 #: (placed before ``Query``, or in a nested ``Annotated``, FastAPI's schema loses the bounds)
 DIGITS = BeforeValidator(_whole_number)
+
+
+def _a_date(value: str | None) -> str | None:
+    """A date the pattern admits that is no date of the calendar (2021-02-30, 0000)."""
+    if value is not None and parse_date(value) is None:
+        raise PydanticCustomError(
+            "date_parsing", "Input should be a date: YYYY, YYYY-MM or YYYY-MM-DD"
+        )
+    return value
+
+
+#: for date query parameters, after their ``Query``
+DATE = AfterValidator(_a_date)

@@ -12,6 +12,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class Mark(BaseModel):
+    """A range of the snippet to mark, and why."""
+
+    start: int = Field(description="First character in `snippet`")
+    end: int = Field(description="Character after the range")
+    kind: Literal["term", "semantic"] = Field(
+        description="`term`: a query word (or a part of a compound) occurs here; "
+        "`semantic`: the sentence closest in meaning to the query (a query in another "
+        "language, or a match without shared words)"
+    )
+
+
+class FacetValue(BaseModel):
+    """A value and how many reports have it."""
+
+    value: str
+    count: int
+
+
 class SearchHit(BaseModel):
     """One report in a result list, with its best passage."""
 
@@ -31,17 +50,69 @@ class SearchHit(BaseModel):
     source_url: str | None = Field(description="Where the report is published, if known")
     page: int | None = Field(description="PDF page of the snippet (1-based), else null")
     format: str | None = Field(description="File format: txt, md, pdf or docx")
+    matched_terms: list[str] = Field(
+        description="Query words found in the passage shown (also as part of a compound: "
+        "'Wasserstoff' in 'Wasserstoffstrategie')"
+    )
+    marks: list[Mark] = Field(
+        description="Ranges of `snippet` to mark: the `highlights` as kind `term`, and where "
+        "no query word occurs, the best sentence as kind `semantic`"
+    )
+
+
+class Facets(BaseModel):
+    """Counts of values over all matching reports (not only the page shown)."""
+
+    topics: list[FacetValue]
+    years: list[FacetValue]
+    organisers: list[FacetValue]
+    events: list[FacetValue]
+    formats: list[FacetValue]
 
 
 class SearchResponse(BaseModel):
-    """Reports for a query, best first: one hit per report."""
+    """Matching reports for a query, one hit per report, in the order asked for."""
 
     query: str = Field(description="The query as searched (white space folded)")
-    total: int = Field(description="Reports among the candidates of both retrievers")
+    total: int = Field(
+        description="Matching reports: those whose relevance passes the documented cutoff "
+        "(see docs/quality.md, 'Matching reports'), after the filters"
+    )
     took_ms: float = Field(description="Time the search took in the knowledge base")
     results: list[SearchHit]
     k: int = Field(description="Page size used")
     offset: int = Field(description="Reports skipped before this page")
+    sort: Literal["relevance", "date"] = Field(description="Order of the results")
+    facets: Facets
+    next: str | None = Field(description="URL of the next page, if there is one")
+    prev: str | None = Field(description="URL of the previous page, if there is one")
+
+
+class SimilarReport(BaseModel):
+    """A report close to another one, with its metadata."""
+
+    id: str
+    title: str
+    score: float = Field(description="Cosine of the two reports' mean passage vectors")
+    date: str | None
+    event: str | None
+    location: str | None
+    organiser: str | None
+    topics: list[str]
+    format: str | None
+
+
+class SimilarReports(BaseModel):
+    """Reports close to one report, best first (not the report itself)."""
+
+    id: str = Field(description="The report they are similar to")
+    results: list[SimilarReport]
+
+
+class Values(BaseModel):
+    """Every value of a metadata field with its number of reports, most frequent first."""
+
+    values: list[FacetValue]
 
 
 class DocumentSummary(BaseModel):

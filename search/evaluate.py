@@ -156,7 +156,9 @@ def evaluate_on(
     for ranking in rankings:
 
         def search(query: str, ranking=ranking, k: int = PAGE) -> list[str]:
-            return [h.id for h in kb.search(query, k=k, ranking=ranking).results]
+            return [
+                h.id for h in kb.search(query, k=k, ranking=ranking, every_candidate=True).results
+            ]
 
         details: list[dict] | None = [] if per_query else None
         deep = (lambda q, s=search: s(q, k=kb.settings.max_k)) if per_query else None

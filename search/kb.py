@@ -31,12 +31,14 @@ from . import reindex as reindexing
 from .analyze import ANALYZER_VERSION, Analyzer
 from .embedders import Embedder, UnloadedEmbedder, get_embedder
 from .errors import DocumentNotFound, EmbedderMismatch, IndexNotFound
+from .filters import Filters
 from .folder import FIRST_STORE, IndexFolder
 from .manifest import Manifest
 from .models import NewDocument, Written
 from .ranking import FusionWeights, QueryKind, Ranking, query_kind
-from .results import SearchHit, SearchResponse, build_hits
-from .settings import Settings
+from .relevance import matching
+from .results import FacetValue, SearchHit, SearchResponse, build_hits, count_facets
+from .settings import Settings, Sort
 from .writing import Incoming, Writer
 
 __all__ = ["Incoming", "KnowledgeBase", "SearchHit", "SearchResponse", "Written"]
@@ -306,28 +308,83 @@ class KnowledgeBase:
         )
         return counts
 
+    def similar(self, doc_id: str, k: int | None = None) -> list[dict]:
+        """The reports closest to this one (by their centroid vectors), best first, not
+        itself: each one's metadata and ``score`` (cosine)."""
+        k, _ = queries.paging(k, 0, self.settings)
+        with self.index.reading() as view:
+            if not view.store.id_taken(doc_id):
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            own = view.store.document_vectors([doc_id], self.embedder.dim).get(doc_id)
+            if own is None:  # a document without passages has no centroid
+                return []
+            ids, scores = view.mirror.search("fields", own, k + 1, view.store.centroid_ids())
+            owners = view.store.field_owners(ids.tolist())
+            near = [
+                (owners[f][2], float(s))
+                for f, s in zip(ids.tolist(), scores.tolist(), strict=True)
+                if f in owners and owners[f][2] != doc_id
+            ][:k]
+            metas = view.store.documents_meta([d for d, _ in near])
+        return [{**metas[d], "score": round(s, 6)} for d, s in near if d in metas]
+
+    def values(self, field: str) -> list[FacetValue]:
+        """Every value of a metadata field (``topics``, ``event``, ``organiser``,
+        ``location``, ``format``, ``language``) with its number of reports."""
+        with self.index.reading() as view:
+            return [FacetValue(v, c) for v, c in view.store.value_counts(field)]
+
     def search(
         self,
         query: str,
         k: int | None = None,
         offset: int | None = 0,
         ranking: Ranking | str | None = None,
+        *,
+        filters: Filters | None = None,
+        sort: Sort | str = Sort.RELEVANCE,
+        every_candidate: bool = False,
     ) -> SearchResponse:
-        """Reports for a query, best first: one hit per document with its best passage."""
+        """Reports for a query: one hit per matching report with its best passage.
+
+        ``filters`` narrow the candidates before ranking; ``sort`` orders the matching
+        reports by relevance or by date (newest first); ``total`` and the facets count
+        all matching reports (``search.relevance``). ``every_candidate`` returns every
+        ranked candidate instead, for measuring the ranking itself (``kb eval``).
+        """
         started = time.perf_counter()
         query = queries.clean_query(query, self.settings)
         k, offset = queries.paging(k, offset, self.settings)
         ranking = Ranking.parse(ranking or self.settings.ranking)
+        sort = Sort.parse(sort)
         n = max(self.settings.candidates, (k + offset) * 5)
         qvec = self.embedder.embed_queries([query])[0] if ranking is not Ranking.LEXICAL else None
         terms = self.analyzer.query_terms(query) if ranking is not Ranking.DENSE else []
         weights = FusionWeights.from_settings(self.settings)
         kind = query_kind(query) if self.settings.query_kinds else QueryKind.QUESTION
         with self.index.reading() as view:
-            ranked = retrieval.rank(view, query, qvec, terms, n, ranking, weights, kind)
-            page = ranked[offset : offset + k]
+            within = retrieval.scope(view, filters or Filters())
+            ranked, first_top = retrieval.rank(view, qvec, terms, n, ranking, weights, kind, within)
+            found = (
+                ranked
+                if every_candidate
+                else matching(ranked, first_top, kind, ranking, self.settings)
+            )
+            metas = view.store.documents_meta([r.doc_id for r in found])
+            if sort is Sort.DATE:  # newest first; undated last; then by relevance
+                found = sorted(
+                    found, key=lambda r: (metas[r.doc_id]["date"] or "", r.score), reverse=True
+                )
+            page = found[offset : offset + k]
             chunks = view.store.chunks([r.chunk_id for r in page])
-            metas = view.store.documents_meta([r.doc_id for r in page])
-        hits = build_hits(page, chunks, metas, query, self.analyzer, self.settings.snippet_chars)
+            sentences = (
+                view.store.sentence_vectors(list(chunks), self.embedder.dim)
+                if qvec is not None
+                else {}
+            )
+        hits = build_hits(
+            page, chunks, metas, sentences, query, qvec, self.analyzer, self.settings.snippet_chars
+        )
         took = round((time.perf_counter() - started) * 1000, 2)
-        return SearchResponse(query, len(ranked), took, hits, k, offset)
+        facets = count_facets([metas[r.doc_id] for r in found])
+        return SearchResponse(query, len(found), took, hits, k, offset, sort.value, facets)

@@ -91,16 +91,30 @@ def fts_query(terms: Sequence[str]) -> str:
 # -- reads ------------------------------------------------------------------------------
 
 
-def search(conn: sqlite3.Connection, terms: Sequence[str], n: int) -> list[tuple[int, float]]:
-    """Top-n (chunk id, BM25 score; higher is better) for chunks with any of ``terms``."""
+def search(
+    conn: sqlite3.Connection,
+    terms: Sequence[str],
+    n: int,
+    where: tuple[str, Sequence] | None = None,
+) -> list[tuple[int, float]]:
+    """Top-n (chunk id, BM25 score; higher is better) for chunks with any of ``terms``;
+    with ``where`` (a condition on ``documents d`` and its parameters) only chunks of the
+    documents it admits."""
     match = fts_query(terms)
     if not match:
         return []
     w = FTS_WEIGHTS
+    restrict, params = "", []
+    if where is not None:
+        restrict = (
+            " AND rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            f"WHERE {where[0]})"
+        )
+        params = list(where[1])
     rows = conn.execute(
         f"SELECT rowid, -bm25(chunk_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunk_fts "
-        "WHERE chunk_fts MATCH ? ORDER BY s DESC LIMIT ?",
-        (match, n),
+        f"WHERE chunk_fts MATCH ?{restrict} ORDER BY s DESC LIMIT ?",
+        (match, *params, n),
     ).fetchall()
     return [(int(r[0]), float(r[1])) for r in rows]
 

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 from .analyze import Analyzer
 from .ranking import RankedDoc
 from .snippet import make_snippet
 from .store import ChunkRow
+from .text import sentence_spans
+
+_WORD = re.compile(r"\w+(?:[-\u2010\u2011]\w+)*")
+
+
+@dataclass
+class Mark:
+    """A range of a snippet to mark: ``term`` where query words (or their compound parts)
+    occur, ``semantic`` for the sentence closest in meaning to the query (a query in
+    another language, or a match without shared words)."""
+
+    start: int
+    end: int
+    kind: str
 
 
 @dataclass
@@ -28,11 +45,29 @@ class SearchHit:
     source_url: str | None
     page: int | None
     format: str | None
+    matched_terms: list[str] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class FacetValue:
+    """One value of a facet and how many matching reports have it."""
+
+    value: str
+    count: int
+
+
+#: the facets counted over the matching reports, in this order
+FACETS = ("topics", "years", "organisers", "events", "formats")
 
 
 @dataclass
 class SearchResponse:
-    """What a search returns; ``to_dict`` is the exact JSON of the HTTP API."""
+    """What a search returns; ``to_dict`` is the exact JSON of the HTTP API.
+
+    ``total`` counts the matching reports (see ``search.relevance``), ``facets`` counts
+    values over all of them, not only the page in ``results``.
+    """
 
     query: str
     total: int
@@ -40,6 +75,8 @@ class SearchResponse:
     results: list[SearchHit] = field(default_factory=list)
     k: int = 10
     offset: int = 0
+    sort: str = "relevance"
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready form shared by the HTTP API and ``kb search --json``."""
@@ -49,21 +86,56 @@ class SearchResponse:
         return data
 
 
+def count_facets(metas: list[dict]) -> dict[str, list[FacetValue]]:
+    """Facet values of these reports, most frequent first (ties by value)."""
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+
+    def add(facet: str, value: str | None) -> None:
+        if value:
+            counts[facet][value] = counts[facet].get(value, 0) + 1
+
+    for meta in metas:
+        for topic in dict.fromkeys(meta["topics"]):
+            add("topics", topic)
+        add("years", (meta["date"] or "")[:4] or None)
+        add("organisers", meta["organiser"])
+        add("events", meta["event"])
+        add("formats", meta["format"])
+    return {
+        name: [FacetValue(v, c) for v, c in sorted(values.items(), key=lambda i: (-i[1], i[0]))]
+        for name, values in counts.items()
+    }
+
+
 def build_hits(
     page: list[RankedDoc],
     chunks: dict[int, ChunkRow],
     metas: dict[str, dict],
+    sentences: dict[int, np.ndarray],
     query: str,
+    qvec: np.ndarray | None,
     analyzer: Analyzer,
     snippet_chars: int,
 ) -> list[SearchHit]:
-    """One hit per ranked document: its metadata and the snippet of its best passage."""
+    """One hit per ranked document: its metadata, the snippet of its best passage with
+    the query words marked and, where none occurs, its best sentence marked (by the
+    stored sentence vectors in ``sentences``), and the query words the passage has."""
+    words = [(m.group(), set(analyzer.query_terms(m.group()))) for m in _WORD.finditer(query)]
     hits = []
     for r in page:
         chunk = chunks[r.chunk_id]
         meta = metas[r.doc_id]
         spans = analyzer.match_spans(chunk.text, query)
-        snip = make_snippet(chunk.text, spans, snippet_chars)
+        focus = None
+        if not spans and qvec is not None:
+            focus = _best_sentence(chunk.text, sentences.get(chunk.id), qvec)
+        snip = make_snippet(chunk.text, spans, snippet_chars, focus)
+        marks = [Mark(a, b, "term") for a, b in snip.highlights]
+        clipped = snip.clip(focus) if focus is not None and not marks else None
+        if clipped is not None:
+            marks.append(Mark(*clipped, "semantic"))
+        present = {t.term for t in analyzer.terms(chunk.text)}
+        matched = list(dict.fromkeys(w for w, terms in words if terms & present))
         hits.append(
             SearchHit(
                 id=r.doc_id,
@@ -80,6 +152,19 @@ def build_hits(
                 source_url=meta["source_url"],
                 page=chunk.page,
                 format=meta["format"],
+                matched_terms=matched,
+                marks=marks,
             )
         )
     return hits
+
+
+def _best_sentence(
+    text: str, vectors: np.ndarray | None, qvec: np.ndarray
+) -> tuple[int, int] | None:
+    """The span of the passage's sentence closest to the query vector; None when the
+    stored sentence vectors do not fit the passage's sentences."""
+    spans = list(sentence_spans(text, 0, len(text)))
+    if vectors is None or len(vectors) != len(spans) or not spans:
+        return None
+    return spans[int(np.argmax(vectors @ qvec))]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import lexical as lexical_index
+from .filters import Filters
 from .mirror import VectorMirror
 from .ranking import (
     Evidence,
@@ -49,21 +50,45 @@ class View:
     generation: int
 
 
-def dense(view: View, qvec: np.ndarray, n: int) -> Scored:
-    """The n passages nearest to the query vector."""
-    ids, scores = view.mirror.search("passages", qvec, n)
+@dataclass(frozen=True)
+class Scope:
+    """The documents a filter admits, as each retriever needs them: a SQL condition on
+    ``documents d`` for the lexical search, the allowed ids for the vector searches."""
+
+    where: tuple[str, list]
+    chunks: np.ndarray
+    fields: np.ndarray
+
+
+def scope(view: View, filters: Filters) -> Scope | None:
+    """The scope of ``filters`` in this view; None when nothing filters."""
+    if not filters:
+        return None
+    where = filters.sql()
+    chunks, field_ids = view.store.allowed(*where)
+    return Scope(where, chunks, field_ids)
+
+
+def dense(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) -> Scored:
+    """The n passages nearest to the query vector (of the admitted documents)."""
+    allow = None if within is None else within.chunks
+    ids, scores = view.mirror.search("passages", qvec, n, allow)
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
-def fields(view: View, qvec: np.ndarray, n: int) -> Scored:
+def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) -> Scored:
     """The field vectors (sentences, centroids, metadata) nearest to the query vector."""
-    ids, scores = view.mirror.search("fields", qvec, FIELD_FACTOR * n)
+    allow = None if within is None else within.fields
+    ids, scores = view.mirror.search("fields", qvec, FIELD_FACTOR * n, allow)
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
-def lexical(view: View, terms: list[str], n: int) -> Scored:
+def lexical(view: View, terms: list[str], n: int, within: Scope | None = None) -> Scored:
     """The n passages with the best BM25 for the query terms."""
-    return lexical_index.search(view.store.conn, terms, n) if terms else []
+    if not terms:
+        return []
+    where = None if within is None else within.where
+    return lexical_index.search(view.store.conn, terms, n, where)
 
 
 @dataclass
@@ -86,16 +111,17 @@ def collect(
     n: int,
     ranking: Ranking,
     weights: FusionWeights,
+    within: Scope | None = None,
 ) -> tuple[Evidence, Candidates]:
     """Run the retrievers ``ranking`` needs and resolve their hits to documents."""
     seen = Candidates()
     passages: Scored = []
     field_hits: Scored = []
     if qvec is not None:
-        passages = dense(view, qvec, n)
+        passages = dense(view, qvec, n, within)
         if weights.sentence or weights.document or weights.metadata:
-            field_hits = fields(view, qvec, n)
-    lex = lexical(view, terms, n)
+            field_hits = fields(view, qvec, n, within)
+    lex = lexical(view, terms, n, within)
     seen.chunk_docs = view.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
     seen.field_owners = view.store.field_owners([f for f, _ in field_hits])
     seen.passage_ids = [c for c, _ in passages if c in seen.chunk_docs]
@@ -133,25 +159,28 @@ def _dense_evidence(passages: Scored, field_hits: Scored, seen: Candidates) -> E
 
 def rank(
     view: View,
-    query: str,
     qvec: np.ndarray | None,
     terms: list[str],
     n: int,
     ranking: Ranking,
     weights: FusionWeights,
     kind: QueryKind,
-) -> list[RankedDoc]:
-    """The documents for a query, best first: the retrievers, the fusion and, for a
-    topic, a second stage with the query vector expanded by the best documents'
-    centroids (pseudo-relevance feedback; see ``search.ranking``)."""
-    evidence, seen = collect(view, qvec, terms, n, ranking, weights)
+    within: Scope | None = None,
+) -> tuple[list[RankedDoc], float]:
+    """The documents for a query, best first, and the best first-stage score: the
+    retrievers, the fusion and, for a topic, a second stage with the query vector
+    expanded by the best documents' centroids (pseudo-relevance feedback; see
+    ``search.ranking``). ``within`` restricts every retriever to the documents a filter
+    admits."""
+    evidence, seen = collect(view, qvec, terms, n, ranking, weights, within)
     ranked = rank_documents(evidence, method=ranking, weights=weights, kind=kind)
+    first_top = ranked[0].score if ranked else 0.0
     if kind is not QueryKind.TOPIC or qvec is None or weights.feedback_docs <= 0 or not ranked:
-        return ranked
+        return ranked, first_top
     top = [r.doc_id for r in ranked[: weights.feedback_docs]]
     feedback = _centroids(view, top, seen)
     if not feedback:  # an index without centroid vectors: no second stage
-        return ranked
+        return ranked, first_top
     expanded = expand_query(qvec, feedback, weights.feedback_weight)
     again = _dense_evidence(
         _rescored(view, "passages", seen.passage_ids, expanded),
@@ -159,7 +188,7 @@ def rank(
         seen,
     )
     again.lexical, again.coverage = evidence.lexical, evidence.coverage
-    return rank_documents(again, method=ranking, weights=weights, kind=kind)
+    return rank_documents(again, method=ranking, weights=weights, kind=kind), first_top
 
 
 def _rescored(view: View, space: str, ids: list[int], vector: np.ndarray) -> Scored:

@@ -33,6 +33,24 @@ class Ranking(StrEnum):
             ) from None
 
 
+class Sort(StrEnum):
+    """The order of matching reports: by relevance, or by date (newest first)."""
+
+    RELEVANCE = "relevance"
+    DATE = "date"
+
+    @classmethod
+    def parse(cls, value: str | Sort) -> Sort:
+        """The order a name gives; InvalidQuery naming the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise InvalidQuery(
+                f"unknown sort {value!r}; use one of {choices}", code="unknown_sort"
+            ) from None
+
+
 class Settings(BaseSettings):
     """Configuration; every field can be set as an environment variable ``KB_<NAME>``."""
 
@@ -114,6 +132,25 @@ class Settings(BaseSettings):
         ge=0.0,
         le=10.0,
         description="Topics: weight of the feedback centroid added to the query vector",
+    )
+    match_floor: float = Field(
+        0.12,
+        ge=0.0,
+        le=1.0,
+        description="A query matches nothing when its best first-stage score is below this "
+        "(see search/relevance.py)",
+    )
+    match_ratio_topic: float = Field(
+        0.65,
+        ge=0.0,
+        le=1.0,
+        description="Topics: a report matches when its score reaches this share of the best",
+    )
+    match_ratio_question: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="Questions: a report matches when its score reaches this share of the best",
     )
     chunk_max_chars: int = Field(1000, ge=200, le=10_000)
     chunk_min_chars: int = Field(200, ge=0, le=5_000)

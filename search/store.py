@@ -666,6 +666,59 @@ class Store:
         )
         return {d: np.frombuffer(blob, dtype=np.float32, count=dim) for d, blob in rows}
 
+    def allowed(self, where: str, params: Sequence) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, field vector ids) of the documents ``d`` matching ``where``."""
+        chunks = self.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", params
+        ).fetchall()
+        fields = self.conn.execute(
+            f"SELECT f.id FROM field_vectors f JOIN documents d ON d.id = f.doc_id WHERE {where}",
+            params,
+        ).fetchall()
+        return (
+            np.fromiter((r[0] for r in chunks), dtype=np.int64, count=len(chunks)),
+            np.fromiter((r[0] for r in fields), dtype=np.int64, count=len(fields)),
+        )
+
+    def sentence_vectors(self, chunk_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
+        """Each chunk's sentence vectors, in the order of its sentences."""
+        rows = select_in(
+            self.conn,
+            "SELECT chunk_id, vector FROM field_vectors WHERE kind = 'sentence' "
+            "AND chunk_id IN ({marks}) ORDER BY chunk_id, id",
+            [int(c) for c in chunk_ids],
+        )
+        grouped: dict[int, list[bytes]] = {}
+        for chunk_id, blob in rows:
+            grouped.setdefault(chunk_id, []).append(blob)
+        return {
+            c: np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim)
+            for c, blobs in grouped.items()
+        }
+
+    def centroid_ids(self) -> np.ndarray:
+        """Field ids of every document's centroid vector."""
+        rows = self.conn.execute("SELECT id FROM field_vectors WHERE kind = 'document'").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def value_counts(self, column: str) -> list[tuple[str, int]]:
+        """(value, number of documents) of a metadata column, most frequent first; for
+        ``topics``, each topic of the lists."""
+        if column == "topics":
+            sql = (
+                "SELECT t.value, COUNT(DISTINCT d.id) FROM documents d, json_each(d.topics) t "
+                "GROUP BY t.value"
+            )
+        elif column in ("event", "organiser", "location", "format", "language"):
+            sql = (
+                f"SELECT {column}, COUNT(*) FROM documents WHERE {column} IS NOT NULL "
+                f"AND {column} != '' GROUP BY {column}"
+            )
+        else:
+            raise ValueError(f"no counts of {column!r}")
+        rows = self.conn.execute(sql).fetchall()
+        return sorted(((r[0], r[1]) for r in rows), key=lambda r: (-r[1], r[0]))
+
     def chunk_count(self) -> int:
         """Number of all chunks (kept in the meta table by every write)."""
         return int(self.get_meta("chunks") or 0)

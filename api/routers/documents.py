@@ -8,7 +8,7 @@ from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
 from ..params import DIGITS
-from ..schemas import Document, DocumentList
+from ..schemas import Document, DocumentList, SimilarReport, SimilarReports
 
 #: SQLite's largest integer: a deeper offset cannot be passed to the store
 MAX_OFFSET = 2**63 - 1
@@ -52,3 +52,14 @@ def get_document(
 ) -> Document:
     """One report: metadata and full text."""
     return Document.model_validate(kb.get_document(doc_id))
+
+
+@router.get("/{doc_id}/similar", responses=problem_responses(404, 422, 500, 503))
+def similar_documents(
+    doc_id: Annotated[str, Path(description="Document id, as in a search hit")],
+    kb: KBDep,
+    k: Annotated[int, Query(ge=1, le=100, description="Number of reports"), DIGITS] = 5,
+) -> SimilarReports:
+    """Reports close to this one (by their mean passage vectors), best first."""
+    found = kb.similar(doc_id, k)
+    return SimilarReports(id=doc_id, results=[SimilarReport.model_validate(r) for r in found])

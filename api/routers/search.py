@@ -1,16 +1,21 @@
 """Topic search over the reports."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from search.filters import MAX_VALUES, Filters
 from search.settings import Settings
 
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
+from ..params import DATE as A_DATE
 from ..params import DIGITS
 from ..schemas import SearchResponse
+
+#: an ISO date, month or year
+DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -45,10 +50,62 @@ def build_router(settings: Settings) -> APIRouter:
             Query(ge=0, le=settings.max_offset, description="Skip this many reports (paging)"),
             DIGITS,
         ] = 0,
+        topic: Annotated[
+            list[Annotated[str, Query(max_length=200)]],
+            Query(
+                max_length=MAX_VALUES,
+                description="Only reports with any of these topics (repeatable)",
+            ),
+        ] = [],  # noqa: B006 - FastAPI copies defaults per request
+        event: Annotated[str | None, Query(max_length=200, description="Only this event")] = None,
+        organiser: Annotated[
+            str | None, Query(max_length=200, description="Only this organiser")
+        ] = None,
+        location: Annotated[
+            str | None, Query(max_length=200, description="Only this location")
+        ] = None,
+        date_from: Annotated[
+            str | None,
+            Query(pattern=DATE, description="Reports on or after this date (a year alone works)"),
+            A_DATE,
+        ] = None,
+        date_to: Annotated[
+            str | None,
+            Query(pattern=DATE, description="Reports on or before this date (a year: all of it)"),
+            A_DATE,
+        ] = None,
+        format: Annotated[  # noqa: A002 - the parameter's public name
+            Literal["txt", "md", "pdf", "docx"] | None, Query(description="Only this file format")
+        ] = None,
+        language: Annotated[
+            str | None, Query(max_length=20, description="Only this language, e.g. de")
+        ] = None,
+        sort: Annotated[
+            Literal["relevance", "date"], Query(description="relevance, or date (newest first)")
+        ] = "relevance",
     ) -> SearchResponse:
-        """Reports for a query, best first; one hit per report with its best passage."""
-        response = kb.search(q, k, offset)
+        """Matching reports for a query, filtered and sorted; one hit per report with its
+        best passage, the facets of all matching reports and links to the pages around."""
+        filters = Filters(
+            topics=tuple(topic),
+            event=event,
+            organiser=organiser,
+            location=location,
+            date_from=date_from,
+            date_to=date_to,
+            format=format,
+            language=language,
+        )
+        response = kb.search(q, k, offset, filters=filters, sort=sort)
         request.app.state.metrics.search_seconds.observe(response.took_ms / 1000)
-        return SearchResponse.model_validate(response.to_dict())
+        data = response.to_dict()
+        data["next"] = _page(request, offset + k) if offset + k < response.total else None
+        data["prev"] = _page(request, max(0, offset - k)) if offset > 0 else None
+        return SearchResponse.model_validate(data)
 
     return router
+
+
+def _page(request: Request, offset: int) -> str:
+    """This request's URL with another ``offset``."""
+    return str(request.url.include_query_params(offset=offset))

@@ -16,14 +16,17 @@ def test_search_returns_reports_with_the_documented_fields(client: TestClient):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"query", "total", "took_ms", "results", "k", "offset"}
+    assert set(body) == {
+        "query", "total", "took_ms", "results", "k", "offset", "sort", "facets", "next", "prev",
+    }  # fmt: skip
     assert body["query"] == "Wasserstoffstrategie"
     assert (body["k"], body["offset"]) == (3, 0)
     assert len(body["results"]) <= 3
     top = body["results"][0]
     assert set(top) == {
         "id", "title", "snippet", "highlights", "score", "date", "event", "location",
-        "organiser", "topics", "source", "source_url", "page", "format",
+        "organiser", "topics", "source", "source_url", "page", "format", "matched_terms",
+        "marks",
     }  # fmt: skip
     assert top["id"] == "wasserstoff-forum"
     assert top["date"] == "2021-03-04"
@@ -31,11 +34,18 @@ def test_search_returns_reports_with_the_documented_fields(client: TestClient):
     assert all(len(h) == 2 and h[0] < h[1] for h in top["highlights"])
 
 
-def test_search_pages_with_offset(client: TestClient):
-    first = client.get("/api/v1/search", params={"q": "Region", "k": 1}).json()
-    second = client.get("/api/v1/search", params={"q": "Region", "k": 1, "offset": 1}).json()
-    assert second["offset"] == 1
+def test_search_pages_with_offset_and_links(client: TestClient):
+    query = "Fachkräfte Wasserstoff Digitalisierung Kreislaufwirtschaft"
+    first = client.get("/api/v1/search", params={"q": query, "k": 1}).json()
+    assert first["total"] >= 2 and first["prev"] is None
+    second = client.get(first["next"].removeprefix("http://testserver")).json()
+    assert second["offset"] == 1 and second["prev"].endswith("offset=0")
     assert first["results"][0]["id"] != second["results"][0]["id"]
+    pages = [first, second]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"].removeprefix("http://testserver")).json())
+    ids = [p["results"][0]["id"] for p in pages]
+    assert len(ids) == len(set(ids)) == first["total"]  # each matching report exactly once
 
 
 @pytest.mark.parametrize(

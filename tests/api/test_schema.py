@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.app import create_app
 from ingest.pipeline import ingest_files, iter_files
 from search.errors import InvalidQuery
+from search.filters import parse_date
 from search.kb import KnowledgeBase
 from search.query import clean_query
 from search.settings import Settings
@@ -49,16 +50,22 @@ def app(filled_index: Settings):
 def test_every_answer_matches_the_schema_and_none_is_a_server_error(
     case, app, filled_index: Settings
 ):
-    # all of Schemathesis's checks; acceptance of valid data is checked below, with the one
-    # rule a JSON schema cannot state: a query needs a character that is no blank, control
-    # or format character (the core's rule, `query_empty`)
+    # all of Schemathesis's checks; acceptance of valid data is checked below, with the two
+    # rules a JSON schema cannot state: a query needs a character that is no blank, control
+    # or format character (the core's rule, `query_empty`), and a date the pattern admits
+    # must be one of the calendar (not 2021-02-30 or 0000)
     response = case.call_and_validate(app=app, excluded_checks=[positive_data_acceptance])
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     if positive and 400 <= response.status_code < 500:
         assert (response.status_code, response.json()["code"]) in {
             (400, "query_empty"),
             (404, "document_not_found"),
+            (422, "invalid_request"),
         }, response.text
+        if response.status_code == 422:
+            for error in response.json()["errors"]:
+                assert error["type"] == "date_parsing", response.text
+                assert parse_date(case.query[error["name"]]) is None
         if response.status_code == 400:
             with pytest.raises(InvalidQuery) as refused:
                 clean_query(case.query["q"], filled_index)

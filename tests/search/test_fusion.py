@@ -119,7 +119,7 @@ def _feedback_kb(settings: Settings, **update) -> KnowledgeBase:
 
 
 def _scores(kb: KnowledgeBase, query: str, ranking: str = "hybrid") -> dict[str, float]:
-    return {h.id: h.score for h in kb.search(query, ranking=ranking).results}
+    return {h.id: h.score for h in kb.search(query, ranking=ranking, every_candidate=True).results}
 
 
 @pytest.mark.parametrize("ranking", ["hybrid", "dense"])

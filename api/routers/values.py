@@ -1,0 +1,27 @@
+"""The values of metadata fields with their counts, for a portal's drop-down lists."""
+
+from fastapi import APIRouter, Depends
+
+from ..caching import CONDITIONAL_RESPONSES, conditional_get
+from ..deps import KBDep
+from ..errors import problem_responses
+from ..schemas import FacetValue, Values
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["values"],
+    dependencies=[Depends(conditional_get)],
+    responses={**CONDITIONAL_RESPONSES, **problem_responses(500, 503)},
+)
+
+
+@router.get("/topics")
+def topics(kb: KBDep) -> Values:
+    """Every topic of the reports with its number of reports, most frequent first."""
+    return Values(values=[FacetValue(value=v.value, count=v.count) for v in kb.values("topics")])
+
+
+@router.get("/events")
+def events(kb: KBDep) -> Values:
+    """Every event of the reports with its number of reports, most frequent first."""
+    return Values(values=[FacetValue(value=v.value, count=v.count) for v in kb.values("event")])

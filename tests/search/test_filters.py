@@ -1,0 +1,121 @@
+"""Filters narrow a search before ranking; facets and sorting over the matching reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.errors import InvalidQuery
+from search.filters import Filters
+from search.kb import KnowledgeBase
+from search.models import Chunk, NewDocument
+
+
+def _doc(source, text, *, date=None, topics=(), event=None, organiser=None, fmt_title="Bericht"):
+    return NewDocument(
+        source=source,
+        sha256=source,
+        text=text,
+        chunks=[Chunk(text, 0)],
+        title=fmt_title,
+        date=date,
+        topics=list(topics),
+        event=event,
+        organiser=organiser,
+    )
+
+
+@pytest.fixture
+def archive(kb: KnowledgeBase) -> KnowledgeBase:
+    """Forty reports on recycling (2019-2022) and one on hydrogen from 2023."""
+    for i in range(40):
+        kb.add_document(
+            f"r{i:02d}",
+            _doc(
+                f"r{i}.md",
+                f"Recycling von Kunststoff im Betrieb {i}. Kreislaufwirtschaft und Wasserstoff.",
+                date=f"{2019 + i % 4}-0{1 + i % 9}-1{i % 10}",
+                topics=["Kreislaufwirtschaft", "Recycling" if i % 2 else "Abfall"],
+                event="Werkstatt" if i % 3 else "Forum",
+                organiser="IHK",
+            ),
+            fmt="md",
+        )
+    kb.add_document(
+        "h2",
+        _doc(
+            "h2.md",
+            "Grüner Wasserstoff aus Elektrolyse für die Stahlindustrie.",
+            date="2023-05-04",
+            topics=["Wasserstoff"],
+            event="Forum",
+            organiser="Initiative Nord",
+        ),
+        fmt="pdf",
+    )
+    return kb
+
+
+def _ids(kb: KnowledgeBase, query: str, **kw) -> list[str]:
+    return [h.id for h in kb.search(query, k=100, every_candidate=True, **kw).results]
+
+
+def test_a_rare_filter_still_gets_its_best_report_not_the_remains_of_a_top_list(
+    archive: KnowledgeBase, monkeypatch
+):
+    # the 40 recycling reports fill every candidate list for this query ...
+    archive.settings = archive.settings.model_copy(update={"candidates": 10})
+    unfiltered = _ids(archive, "Recycling Kunststoff Kreislaufwirtschaft")
+    assert "h2" not in unfiltered[:5]
+    # ... yet the hydrogen report is found when the filter admits only it
+    assert _ids(archive, "Recycling Kunststoff", filters=Filters(date_from="2023")) == ["h2"]
+    assert _ids(archive, "Recycling", filters=Filters(organiser="initiative nord")) == ["h2"]
+    assert _ids(archive, "Recycling", filters=Filters(format="pdf"), ranking="lexical") == []
+
+
+def test_each_filter_and_their_combination(archive: KnowledgeBase):
+    years = lambda ids: {archive.get_document(i)["date"][:4] for i in ids}  # noqa: E731
+    assert years(_ids(archive, "Recycling", filters=Filters(date_from="2021", date_to="2021")))
+    assert years(_ids(archive, "Recycling", filters=Filters(date_from="2021", date_to="2021"))) == {
+        "2021"
+    }
+    got = _ids(archive, "Recycling", filters=Filters(topics=("recycling", "Wasserstoff")))
+    assert "h2" in got and all(
+        set(archive.get_document(i)["topics"]) & {"Recycling", "Wasserstoff"} for i in got
+    )
+    both = Filters(topics=("Abfall",), event="Forum", date_to="2020-12")
+    for doc_id in _ids(archive, "Kunststoff", filters=both):
+        doc = archive.get_document(doc_id)
+        assert "Abfall" in doc["topics"] and doc["event"] == "Forum" and doc["date"] < "2021"
+    assert _ids(archive, "Recycling", filters=Filters(event="gibt es nicht")) == []
+
+
+@pytest.mark.parametrize(
+    "bad", [{"date_from": "2021-13"}, {"date_to": "gestern"}, {"topics": ("x",) * 21}]
+)
+def test_malformed_filters_are_refused_naming_the_field(bad):
+    with pytest.raises(InvalidQuery, match=next(iter(bad))[:5]):
+        Filters(**bad)
+
+
+def test_facets_count_all_matching_reports_and_sorting_by_date(archive: KnowledgeBase):
+    response = archive.search("Recycling Kunststoff Kreislaufwirtschaft", k=5)
+    assert len(response.results) == 5 < response.total
+    topics = {f.value: f.count for f in response.facets["topics"]}
+    assert topics["Kreislaufwirtschaft"] == response.total  # every matching one, not the page
+    years = {f.value: f.count for f in response.facets["years"]}
+    assert sum(years.values()) == response.total
+    newest = archive.search("Recycling Kunststoff Kreislaufwirtschaft", k=100, sort="date")
+    dates = [h.date for h in newest.results]
+    assert dates == sorted(dates, reverse=True) and newest.total == response.total
+    with pytest.raises(InvalidQuery, match="sort"):
+        archive.search("Recycling", sort="random")
+
+
+def test_similar_reports_and_value_lists(archive: KnowledgeBase):
+    similar = archive.similar("r00", k=5)
+    assert len(similar) == 5 and "r00" not in [s["id"] for s in similar]
+    assert similar[0]["score"] >= similar[-1]["score"]
+    assert "h2" not in [s["id"] for s in similar]  # the one report on another topic
+    topics = {v.value: v.count for v in archive.values("topics")}
+    assert topics == {"Kreislaufwirtschaft": 40, "Recycling": 20, "Abfall": 20, "Wasserstoff": 1}
+    assert [(v.value, v.count) for v in archive.values("event")][0] == ("Werkstatt", 26)

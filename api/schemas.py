@@ -58,6 +58,7 @@ class SearchHit(BaseModel):
         description="Ranges of `snippet` to mark: the `highlights` as kind `term`, and where "
         "no query word occurs, the best sentence as kind `semantic`"
     )
+    passage: int = Field(description="Position of the snippet's passage in the report (0-based)")
 
 
 class Facets(BaseModel):

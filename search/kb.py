@@ -39,6 +39,7 @@ from .ranking import FusionWeights, QueryKind, Ranking, query_kind
 from .relevance import matching
 from .results import FacetValue, SearchHit, SearchResponse, build_hits, count_facets
 from .settings import Settings, Sort
+from .store import ChunkRow
 from .writing import Incoming, Writer
 
 __all__ = ["Incoming", "KnowledgeBase", "SearchHit", "SearchResponse", "Written"]
@@ -283,6 +284,17 @@ class KnowledgeBase:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return doc
 
+    def passages(self, doc_id: str) -> list[ChunkRow]:
+        """A report's passages in order (text, page); DocumentNotFound if there is none."""
+        with self.index.reading() as view:
+            if not view.store.id_taken(doc_id):
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            return view.store.passages(doc_id)
+
+    def term_spans(self, text: str, query: str) -> list[tuple[int, int]]:
+        """Where the words of ``query`` (or their compound parts) occur in ``text``."""
+        return self.analyzer.match_spans(text, query)
+
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
         """Documents' metadata, newest report first."""
         return self.index.current().store.list_documents(offset, limit)
@@ -357,7 +369,8 @@ class KnowledgeBase:
         k, offset = queries.paging(k, offset, self.settings)
         ranking = Ranking.parse(ranking or self.settings.ranking)
         sort = Sort.parse(sort)
-        n = max(self.settings.candidates, (k + offset) * 5)
+        # a fixed depth: every page of one query ranks the same candidates (stable paging)
+        n = self.settings.candidates
         qvec = self.embedder.embed_queries([query])[0] if ranking is not Ranking.LEXICAL else None
         terms = self.analyzer.query_terms(query) if ranking is not Ranking.DENSE else []
         weights = FusionWeights.from_settings(self.settings)

@@ -47,6 +47,7 @@ class SearchHit:
     format: str | None
     matched_terms: list[str] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
+    passage: int = 0  # position of the snippet's passage in the report (0-based)
 
 
 @dataclass
@@ -154,6 +155,7 @@ def build_hits(
                 format=meta["format"],
                 matched_terms=matched,
                 marks=marks,
+                passage=chunk.position,
             )
         )
     return hits

@@ -638,6 +638,15 @@ class Store:
             for r in rows
         }
 
+    def passages(self, doc_id: str) -> list[ChunkRow]:
+        """A document's chunks in order."""
+        rows = self.conn.execute(
+            "SELECT id, doc_id, position, page, text FROM chunks WHERE doc_id = ? "
+            "ORDER BY position",
+            (doc_id,),
+        ).fetchall()
+        return [ChunkRow(r["id"], r["doc_id"], r["position"], r["page"], r["text"]) for r in rows]
+
     def chunk_docs(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """Document id of each chunk id."""
         rows = select_in(

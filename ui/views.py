@@ -1,14 +1,38 @@
-"""View helpers of the pages: marked text segments, German dates and messages."""
+"""View helpers of the pages: marked text segments, links that change one parameter of
+the search, page numbers, German dates and messages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
 from search.errors import KBError
+
+#: the search page's parameters that survive a change of another (in this order)
+PARAMETERS = ("q", "topic", "event", "organiser", "location", "date_from", "date_to",
+              "format", "language", "sort")  # fmt: skip
+#: facet of the search response -> search parameter it sets
+FACET_PARAMETERS = {
+    "topics": "topic",
+    "events": "event",
+    "organisers": "organiser",
+    "formats": "format",
+}
+FACET_TITLES = {
+    "topics": "Themen",
+    "years": "Jahr",
+    "events": "Veranstaltung",
+    "organisers": "Veranstalter",
+    "formats": "Format",
+}
 
 #: German text for the domain errors a visitor can cause, by their ``code``
 MESSAGES = {
     "query_empty": "Bitte geben Sie einen Suchbegriff ein.",
     "query_missing": "Bitte geben Sie einen Suchbegriff ein.",
     "query_too_long": "Die Suchanfrage ist zu lang (höchstens {max_query_chars} Zeichen).",
+    "invalid_date": "Bitte geben Sie Jahre oder Daten als JJJJ, JJJJ-MM oder JJJJ-MM-TT an.",
+    "too_many_values": "Bitte wählen Sie weniger Themen auf einmal.",
     "k_out_of_range": "Diese Anzahl an Treffern kann nicht angezeigt werden.",
     "offset_out_of_range": "Diese Ergebnisseite gibt es nicht.",
     "document_not_found": "Diesen Bericht gibt es nicht (mehr).",
@@ -23,22 +47,6 @@ def german_message(exc: KBError, **limits: object) -> str:
     return MESSAGES.get(exc.code, FALLBACK).format(**limits)
 
 
-def segments(text: str, highlights: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """Split text into (part, marked) pairs for the template to escape and mark."""
-    out: list[tuple[str, bool]] = []
-    pos = 0
-    for start, end in sorted(highlights):
-        if start < pos:
-            continue
-        if start > pos:
-            out.append((text[pos:start], False))
-        out.append((text[start:end], True))
-        pos = end
-    if pos < len(text):
-        out.append((text[pos:], False))
-    return out
-
-
 def de_date(value: str | None) -> str:
     """German date display: 2021-11-30 → 30.11.2021; partial dates as they are."""
     if not value:
@@ -49,3 +57,77 @@ def de_date(value: str | None) -> str:
     if len(parts) == 2:
         return f"{parts[1]}/{parts[0]}"
     return value
+
+
+def search_url(params: dict[str, list[str]], **changes: str | list[str] | None) -> str:
+    """The search page's URL with ``params`` changed: a value sets a parameter, a list
+    sets a repeatable one, None removes it; the page starts at 1 again."""
+    merged = {k: list(v) for k, v in params.items() if k in PARAMETERS}
+    for key, value in changes.items():
+        if value is None or value == []:
+            merged.pop(key, None)
+        else:
+            merged[key] = value if isinstance(value, list) else [value]
+    pairs = [(k, v) for k in PARAMETERS for v in merged.get(k, []) if v != ""]
+    return "/?" + urlencode(pairs)
+
+
+def facet_links(params: dict[str, list[str]], facets: dict) -> list[dict]:
+    """Per facet its title and values, each with the link that adds or removes it."""
+    out = []
+    for name, title in FACET_TITLES.items():
+        values = facets.get(name) or []
+        if not values:
+            continue
+        entries = []
+        for item in values:
+            value = item.value
+            if name == "years":
+                active = params.get("date_from") == [value] and params.get("date_to") == [value]
+                link = (
+                    search_url(params, date_from=None, date_to=None)
+                    if active
+                    else search_url(params, date_from=value, date_to=value)
+                )
+            elif name == "topics":
+                chosen = params.get("topic", [])
+                active = value in chosen
+                others = [t for t in chosen if t != value]
+                link = search_url(params, topic=others if active else [*chosen, value])
+            else:
+                key = FACET_PARAMETERS[name]
+                active = params.get(key) == [value]
+                link = search_url(params, **{key: None if active else value})
+            entries.append({"value": value, "count": item.count, "active": active, "url": link})
+        out.append({"name": name, "title": title, "values": entries})
+    return out
+
+
+def page_numbers(total: int, k: int, current: int, around: int = 3) -> Iterable[int | None]:
+    """Page numbers to show: the first, the last and those around ``current``; None
+    stands for a gap."""
+    last = max(1, -(-total // k))
+    shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})
+    previous = 0
+    for number in shown:
+        if number > previous + 1:
+            yield None
+        yield number
+        previous = number
+
+
+def marked(text: str, marks: Iterable[tuple[int, int, str]]) -> list[tuple[str, str | None]]:
+    """Split text into (part, kind of mark or None) for the template to escape and mark;
+    ``marks`` are (start, end, kind) ranges (one overlapping an earlier one is skipped)."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for start, end, kind in sorted(marks):
+        if start < pos:
+            continue
+        if start > pos:
+            out.append((text[pos:start], None))
+        out.append((text[start:end], kind))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out

@@ -26,7 +26,7 @@ def test_search_returns_reports_with_the_documented_fields(client: TestClient):
     assert set(top) == {
         "id", "title", "snippet", "highlights", "score", "date", "event", "location",
         "organiser", "topics", "source", "source_url", "page", "format", "matched_terms",
-        "marks",
+        "marks", "passage",
     }  # fmt: skip
     assert top["id"] == "wasserstoff-forum"
     assert top["date"] == "2021-03-04"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,7 +12,7 @@ from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
-from ui.views import segments
+from ui.views import marked
 
 
 @pytest.fixture
@@ -49,8 +51,9 @@ def test_results_show_title_event_date_marked_snippet_and_link(client: TestClien
     assert "Wasserstoff für die Region" in html
     assert "Forum Wasserstoff" in html
     assert "04.03.2021" in html
-    assert "<mark>Wasserstoff</mark>" in html
-    assert 'href="/berichte/wasserstoff-forum"' in html
+    assert '<mark class="term">Wasserstoff</mark>' in html
+    # the link opens the report at the passage shown, with the query to mark there
+    assert 'href="/berichte/wasserstoff-forum?q=Wasserstoff#abschnitt-1"' in html
 
 
 def test_document_text_is_escaped_everywhere(client: TestClient):
@@ -85,6 +88,34 @@ def test_too_long_query_gets_a_german_message(client: TestClient):
     assert "zu lang" in page.text
 
 
-def test_segments_split_marked_and_plain_parts():
-    assert segments("ab Wasser cd", [(3, 9)]) == [("ab ", False), ("Wasser", True), (" cd", False)]
-    assert segments("abc", []) == [("abc", False)]
+def test_marked_splits_text_into_plain_and_marked_parts():
+    assert marked("ab Wasser cd", [(3, 9, "term")]) == [
+        ("ab ", None),
+        ("Wasser", "term"),
+        (" cd", None),
+    ]
+    assert marked("abc", []) == [("abc", None)]
+
+
+def test_facets_filter_with_plain_links_and_counts_add_up(client: TestClient):
+    query = "Fachkräfte Wasserstoff Digitalisierung Kreislaufwirtschaft"
+    html = client.get("/", params={"q": query}).text
+    total = int(re.search(r'id="total">(\d+) passende', html).group(1))
+    years = re.findall(r'data-facet="years".*?</section>', html, re.S)[0]
+    counts = [int(c) for c in re.findall(r'class="count">\((\d+)\)', years)]
+    assert sum(counts) == total >= 2
+    link = re.search(r'href="(/\?q=[^"]*date_from=2022[^"]*)"', years).group(1)
+    narrowed = client.get(link.replace("&amp;", "&")).text
+    assert 'id="total">1 passende' in narrowed and "aria-current" in narrowed
+
+
+def test_report_page_marks_the_query_and_lists_similar_reports(client: TestClient):
+    html = client.get("/berichte/wasserstoff-forum", params={"q": "Elektrolyse"}).text
+    assert 'id="abschnitt-1"' in html
+    assert '<mark class="term">Elektrolyse' in html
+    assert "Ähnliche Berichte" in html and 'href="/berichte/fachkraefte-treffen"' in html
+
+
+def test_a_bad_date_on_the_page_is_a_german_hint(client: TestClient):
+    page = client.get("/", params={"q": "Wasserstoff", "date_from": "letztes Jahr"})
+    assert page.status_code == 400 and "JJJJ" in page.text

@@ -33,7 +33,7 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["ANALYZER_VERSION", "Analyzer", "Term", "fold", "split_compound"]
+__all__ = ["ANALYZER_VERSION", "Analyzer", "Term", "fold", "spans_of", "split_compound"]
 
 #: Recorded in an index's manifest: terms written by another version do not match this
 #: one's queries, so opening such an index asks for ``kb reindex``. Bump it whenever
@@ -365,6 +365,8 @@ class Analyzer:
         self.split_compounds = language == "de"
         # per-instance cache of word analyses; most words of a corpus repeat
         self._word = lru_cache(maxsize=1 << 17)(self._analyze_word)
+        # searches analyse the passages they show again and again: keep the last ones
+        self._text_terms = lru_cache(maxsize=512)(self._terms)
 
     def _stem(self, folded: str) -> str:
         stem = _stemmer(self.language).stemWord(folded)
@@ -398,6 +400,9 @@ class Analyzer:
         each piece (with its parts) and then the joined form ("emobilitat") as a part.
         ``query`` analyses a query: lowercase words are split like capitalised ones.
         """
+        return list(self._text_terms(text, query))
+
+    def _terms(self, text: str, query: bool) -> tuple[Term, ...]:
         out: list[Term] = []
         for group in _GROUP.finditer(text):
             g0 = group.start()
@@ -417,7 +422,7 @@ class Analyzer:
                 joined.append(fold(piece.group()))
             if len(pieces) > 1 and len(joined) > 1:
                 out.append(Term(self._stem("".join(joined)), g0, group.end(), True))
-        return out
+        return tuple(out)
 
     def index_terms(self, text: str) -> list[str]:
         """Terms to index for a passage, in order, repetitions kept (BM25 needs tf).
@@ -449,13 +454,18 @@ class Analyzer:
         wanted = set(self.query_terms(query))
         if not wanted:
             return []
-        hits = sorted((t.start, t.end) for t in self.terms(text) if t.term in wanted)
-        merged: list[tuple[int, int]] = []
-        for start, end in hits:
-            if merged and start <= merged[-1][1]:
-                # overlapping or touching (part inside a marked word, adjacent parts)
-                if end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        return merged
+        return spans_of(self.terms(text), wanted)
+
+
+def spans_of(terms: list[Term], wanted: set[str]) -> list[tuple[int, int]]:
+    """The spans of ``terms`` that are in ``wanted``, sorted, touching ones merged."""
+    hits = sorted((t.start, t.end) for t in terms if t.term in wanted)
+    merged: list[tuple[int, int]] = []
+    for start, end in hits:
+        if merged and start <= merged[-1][1]:
+            # overlapping or touching (part inside a marked word, adjacent parts)
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .analyze import Analyzer
+from .analyze import Analyzer, spans_of
 from .ranking import RankedDoc
 from .snippet import make_snippet
 from .store import ChunkRow
@@ -122,11 +122,13 @@ def build_hits(
     the query words marked and, where none occurs, its best sentence marked (by the
     stored sentence vectors in ``sentences``), and the query words the passage has."""
     words = [(m.group(), set(analyzer.query_terms(m.group()))) for m in _WORD.finditer(query)]
+    wanted = set(analyzer.query_terms(query))
     hits = []
     for r in page:
         chunk = chunks[r.chunk_id]
         meta = metas[r.doc_id]
-        spans = analyzer.match_spans(chunk.text, query)
+        terms = analyzer.terms(chunk.text)
+        spans = spans_of(terms, wanted)
         focus = None
         if not spans and qvec is not None:
             focus = _best_sentence(chunk.text, sentences.get(chunk.id), qvec)
@@ -135,7 +137,7 @@ def build_hits(
         clipped = snip.clip(focus) if focus is not None and not marks else None
         if clipped is not None:
             marks.append(Mark(*clipped, "semantic"))
-        present = {t.term for t in analyzer.terms(chunk.text)}
+        present = {t.term for t in terms}
         matched = list(dict.fromkeys(w for w, terms in words if terms & present))
         hits.append(
             SearchHit(

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
         "(sentence-transformers) or 'fake' (deterministic, for tests)",
     )
     vector_index: str = Field(
-        "flat", description="Vector index backend of a new index: 'flat' (exact)"
+        "ivf",
+        description="Vector index backend of a new index: 'ivf' (exact up to 20,000 "
+        "vectors per space, then an inverted file with 8-bit codes) or 'flat' (always exact)",
     )
     ranking: Ranking = Field(
         Ranking.HYBRID, description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"

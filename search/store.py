@@ -32,7 +32,7 @@ from .errors import DocumentNotFound, IndexFormatError
 from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS field_vectors (
     vector   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS field_vectors_doc ON field_vectors(doc_id);
+CREATE INDEX IF NOT EXISTS field_vectors_chunk ON field_vectors(chunk_id);
 -- What each write did to the vector spaces, for the mirrors to replay: ``added`` is 1
 -- for an added id, 0 for a removed one. Entries up to meta 'log_floor' are pruned.
 CREATE TABLE IF NOT EXISTS vector_log (
@@ -228,15 +229,20 @@ class Store:
 
     def create_or_migrate(self) -> None:
         """Create the tables, or bring an older schema to this version (caller holds the
-        write lock). Version 2 lacks the vector log: the mirrors rebuild once."""
+        write lock). Version 2 lacks the vector log (the mirrors rebuild once), version 3
+        an index of sentence vectors by chunk."""
         version = self.schema_version()
-        if version is not None and version not in (2, SCHEMA_VERSION):
+        if version is not None and version not in (2, 3, SCHEMA_VERSION):
             raise IndexFormatError(_format_message(self.path, version))
         if version == SCHEMA_VERSION:
             return
         self.conn.executescript(
             _SCHEMA + lexical.SCHEMA + duplicates.SCHEMA + change_log.SCHEMA + keys.SCHEMA
         )
+        if version == 3:
+            with self.write() as cur:
+                self._set_meta(cur, "schema_version", str(SCHEMA_VERSION))
+            return
         with self.write() as cur:
             gen = self._generation(cur)
             chunks = cur.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

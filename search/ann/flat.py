@@ -57,6 +57,8 @@ class FlatIndex(VectorIndex):
         if n <= 0:
             return NO_HITS
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        # OpenMP's thread count is per thread: a server's worker threads start with all cores
+        self._faiss.omp_set_num_threads(1)
         params = None
         if allow is not None:
             selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))

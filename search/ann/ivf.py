@@ -119,6 +119,7 @@ class IVFIndex(VectorIndex):
             return NO_HITS
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         faiss = self._faiss
+        faiss.omp_set_num_threads(1)  # per thread, see FlatIndex.search
         params = faiss.SearchParametersIVF(nprobe=self.index.nprobe)
         if allow is not None:
             params.sel = faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))

@@ -340,7 +340,7 @@ class KnowledgeBase:
             if own is None:  # a document without passages has no centroid
                 return []
             ids, scores = view.mirror.search("fields", own, k + 1, view.store.centroid_ids())
-            owners = view.store.field_owners(ids.tolist())
+            owners = view.mirror.owners["fields"].fields(ids.tolist())
             near = [
                 (owners[f][2], float(s))
                 for f, s in zip(ids.tolist(), scores.tolist(), strict=True)

@@ -44,6 +44,63 @@ MIN_UNSAVED = 5_000
 UNSAVED_SHARE = 0.25
 
 
+#: field kinds as small integers in the owner arrays (-1: none, a passage)
+_KINDS = ("sentence", "document", "metadata")
+
+
+class Owners:
+    """Who owns each vector id of a space: its document, chunk and field kind.
+
+    Numpy arrays indexed by id (ids are SQLite row ids: dense and growing), so a search
+    resolves its hits to documents without reading the store.
+    """
+
+    def __init__(self) -> None:
+        self.doc = np.empty(0, dtype=object)
+        self.chunk = np.empty(0, dtype=np.int64)
+        self.kind = np.empty(0, dtype=np.int8)
+
+    def _fit(self, top: int) -> None:
+        if top < len(self.doc):
+            return
+        size = max(top + 1, 2 * len(self.doc), 1024)
+        doc = np.empty(size, dtype=object)
+        doc[: len(self.doc)] = self.doc
+        chunk = np.full(size, -1, dtype=np.int64)
+        chunk[: len(self.chunk)] = self.chunk
+        kind = np.full(size, -1, dtype=np.int8)
+        kind[: len(self.kind)] = self.kind
+        self.doc, self.chunk, self.kind = doc, chunk, kind
+
+    def put(self, rows: list[tuple[int, str, int | None, str | None]]) -> None:
+        """Record (id, document id, chunk id, kind) rows."""
+        if not rows:
+            return
+        self._fit(max(r[0] for r in rows))
+        for vid, doc, chunk, kind in rows:
+            self.doc[vid] = doc
+            self.chunk[vid] = -1 if chunk is None else chunk
+            self.kind[vid] = -1 if kind is None else _KINDS.index(kind)
+
+    def drop(self, ids) -> None:
+        """Forget removed ids."""
+        ids = [i for i in ids if i < len(self.doc)]
+        self.doc[ids] = None
+
+    def docs(self, ids: list[int]) -> dict[int, str]:
+        """Document id of each known id."""
+        return {i: d for i in ids if i < len(self.doc) and (d := self.doc[i]) is not None}
+
+    def fields(self, ids: list[int]) -> dict[int, tuple[str, int | None, str]]:
+        """(kind, chunk id or None, document id) of each known field id."""
+        out = {}
+        for i in ids:
+            if i < len(self.doc) and (d := self.doc[i]) is not None:
+                chunk = int(self.chunk[i])
+                out[i] = (_KINDS[self.kind[i]], None if chunk < 0 else chunk, d)
+        return out
+
+
 class VectorMirror:
     """The vector spaces of one store, in memory, at one generation of the store."""
 
@@ -54,6 +111,7 @@ class VectorMirror:
         self.dim = dim
         self.generation = -1
         self.indexes: dict[str, VectorIndex] = {s: ann.create(kind, dim) for s in SPACES}
+        self.owners: dict[str, Owners] = {s: Owners() for s in SPACES}
         self._rw = ReadWriteLock()
         self._local = threading.local()
         self._unsaved = 0  # vector ids changed since the newest snapshot on disk
@@ -125,16 +183,27 @@ class VectorMirror:
             self._load(gen, floor)
         self.generation = gen
 
-    def _replay(self, after: int, upto: int) -> None:
+    def _replay(self, after: int, upto: int, owners: bool = True) -> None:
         for space, (added, removed) in self.store.log_between(after, upto).items():
             index = self.indexes[space]
             if removed:
                 index.remove(np.fromiter(removed, dtype=np.int64, count=len(removed)))
+                if owners:
+                    self.owners[space].drop(sorted(removed))
             new = sorted(added - removed)
             if new:
                 ids, vectors = self.store.vectors(space, new, self.dim)
                 index.add(ids, vectors)
+                if owners:
+                    self.owners[space].put(self.store.owners(space, ids.tolist()))
             self._unsaved += len(added) + len(removed)
+
+    def _load_owners(self) -> None:
+        """Every owner of the store as it is in the caller's read transaction."""
+        owners = {space: Owners() for space in SPACES}
+        for space, table in owners.items():
+            table.put(self.store.owners(space))
+        self.owners = owners
 
     def _load(self, gen: int, floor: int) -> None:
         """Load the newest snapshot the log can bridge to ``gen``, else rebuild."""
@@ -151,7 +220,8 @@ class VectorMirror:
                 continue
             self.indexes = indexes
             self._unsaved = 0
-            self._replay(snap, gen)
+            self._replay(snap, gen, owners=False)
+            self._load_owners()
             return
         log.info("rebuilding the vector mirror of %s from the store", self.folder.parent)
         indexes = {space: ann.create(self.kind, self.dim) for space in SPACES}
@@ -159,6 +229,7 @@ class VectorMirror:
             for ids, vectors in self.store.iter_vectors(space, self.dim):
                 index.add(ids, vectors)
         self.indexes = indexes
+        self._load_owners()
         self._unsaved = sum(len(index) for index in indexes.values()) or 0
 
     # -- writers ------------------------------------------------------------------------
@@ -178,9 +249,14 @@ class VectorMirror:
             for space, ids in changes.removed.items():
                 if ids:
                     self.indexes[space].remove(np.asarray(ids, dtype=np.int64))
+                    self.owners[space].drop(ids)
                 self._unsaved += len(ids)
             for space, (ids, vectors) in changes.added.items():
                 self.indexes[space].add(ids, vectors)
+                owners = changes.owners.get(space, [])
+                self.owners[space].put(
+                    [(int(i), *o) for i, o in zip(ids.tolist(), owners, strict=True)]
+                )
                 self._unsaved += len(ids)
             self.generation = changes.generation
 

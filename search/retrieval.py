@@ -122,8 +122,11 @@ def collect(
         if weights.sentence or weights.document or weights.metadata:
             field_hits = fields(view, qvec, n, within)
     lex = lexical(view, terms, n, within)
-    seen.chunk_docs = view.store.chunk_docs([c for c, _ in passages] + [c for c, _ in lex])
-    seen.field_owners = view.store.field_owners([f for f, _ in field_hits])
+    # owners come from the mirror, held at this read's generation: no store reads
+    seen.chunk_docs = view.mirror.owners["passages"].docs(
+        [c for c, _ in passages] + [c for c, _ in lex]
+    )
+    seen.field_owners = view.mirror.owners["fields"].fields([f for f, _ in field_hits])
     seen.passage_ids = [c for c, _ in passages if c in seen.chunk_docs]
     seen.field_ids = [f for f, _ in field_hits if f in seen.field_owners]
     ev = _dense_evidence(passages, field_hits, seen)

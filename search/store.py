@@ -101,6 +101,11 @@ FIELD_KINDS = ("sentence", "document", "metadata")
 
 #: vector spaces and the table that holds each one's vectors
 SPACES = {"passages": "chunks", "fields": "field_vectors"}
+#: who owns each vector of a space: (id, document id, chunk id, field kind)
+_OWNERS = {
+    "passages": "SELECT id, doc_id, NULL, NULL FROM chunks",
+    "fields": "SELECT id, doc_id, chunk_id, kind FROM field_vectors",
+}
 
 #: documents' columns without the full text (result lists, metadata)
 _META_COLUMNS = (
@@ -139,6 +144,8 @@ class VectorChanges:
     generation: int
     removed: dict[str, list[int]] = field(default_factory=dict)
     added: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: per space, the owner of each added id: (document id, chunk id or None, field kind)
+    owners: dict[str, list[tuple[str, int | None, str | None]]] = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -390,11 +397,16 @@ class Store:
                 )
                 field_ids.append(int(cur.lastrowid))
             changes.added["passages"] = (np.asarray(chunk_ids, dtype=np.int64), vectors)
+            changes.owners["passages"] = [(doc_id, None, None)] * len(chunk_ids)
             if fields:
                 changes.added["fields"] = (
                     np.asarray(field_ids, dtype=np.int64),
                     np.stack([np.asarray(f.vector, dtype=np.float32) for f in fields]),
                 )
+                changes.owners["fields"] = [
+                    (doc_id, None if f.chunk is None else chunk_ids[f.chunk], f.kind)
+                    for f in fields
+                ]
             action = "updated" if existing else "added"
             change_log.record(cur, actor, action, doc_id, before, self._meta(cur, doc_id))
             changes.generation = self._commit_changes(cur, changes)
@@ -473,6 +485,7 @@ class Store:
                     np.asarray([cur.lastrowid], dtype=np.int64),
                     np.asarray(metadata_vector.vector, dtype=np.float32)[None, :],
                 )
+                changes.owners["fields"] = [(doc_id, None, "metadata")]
             after = self._meta(cur, doc_id)
             change_log.record(cur, actor, "edited", doc_id, before, after)
             changes.generation = self._commit_changes(cur, changes)
@@ -754,6 +767,19 @@ class Store:
             ids, vecs = _unpack(rows, dim)
             yield ids, vecs
             last = int(ids[-1])
+
+    def owners(
+        self, space: str, ids: Sequence[int] | None = None
+    ) -> list[tuple[int, str, int | None, str | None]]:
+        """(id, document id, chunk id, field kind) of the given ids of a space, or of all;
+        chunk id and kind are None for passages."""
+        sql = _OWNERS[space]
+        if ids is None:
+            return [tuple(r) for r in self.conn.execute(sql)]
+        return [
+            tuple(r)
+            for r in select_in(self.conn, sql + " WHERE id IN ({marks})", [int(i) for i in ids])
+        ]
 
     def vectors(self, space: str, ids: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of the given ids of a space that still exist."""

@@ -62,3 +62,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     metrics.install(app)  # innermost middleware: sees each request as routed
     middleware.install(app, settings)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker of ``kb serve --workers N``: settings from ``KB_*``."""
+    return create_app(get_settings())

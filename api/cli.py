@@ -366,7 +366,17 @@ def reindex(index: Path | None, embedder: str | None) -> None:
 @click.option("--host", default=None, help="Interface [default: KB_HOST or 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port [default: KB_PORT or 8000]")
 @click.option("--create", is_flag=True, help="Create an empty knowledge base if there is none")
-def serve(index: Path | None, host: str | None, port: int | None, create: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes; each loads the model and the vectors and follows every commit "
+    "(one per core is a good start)",
+)
+def serve(
+    index: Path | None, host: str | None, port: int | None, create: bool, workers: int
+) -> None:
     """Serve the web page and the JSON API.
 
     Refuses a folder without a knowledge base (a mistyped --index would serve an empty
@@ -379,13 +389,20 @@ def serve(index: Path | None, host: str | None, port: int | None, create: bool) 
 
     settings = _settings(index)  # a bad KB_* setting stops here, before the model loads
     try:
-        # fails fast with a clear message; loads the model once
-        kb = _open(settings, create=create)
+        # fails fast with a clear message; with one process, the model loads once here
+        kb = _open(settings, create=create, load_model=workers == 1 or create)
     except IndexNotFound as exc:
         raise click.ClickException(f"{exc}, or start with 'kb serve --create'") from exc
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:
+        # each worker process builds its app from the environment: pass the index on
+        kb.close()
+        os.environ["KB_INDEX"] = str(Path(settings.index).resolve())
+        uvicorn.run("api.app:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port)  # fmt: skip
+        return
     try:
-        app = create_app(settings, kb)
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port)
+        uvicorn.run(create_app(settings, kb), host=host, port=port)
     finally:
         kb.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from urllib.parse import quote
 
 from .analyze import Analyzer
 from .ranking import RankedDoc
@@ -28,6 +29,23 @@ class SearchHit:
     source_url: str | None
     page: int | None
     format: str | None
+    file_url: str | None = None
+
+
+#: where the HTTP API serves a report's original file; a search hit links to it, so
+#: ``kb search --json`` and the API answer alike
+FILE_PATH = "/api/v1/documents/{id}/file"
+
+
+def file_url(
+    doc_id: str, kept: bool, fmt: str | None = None, page: int | None = None
+) -> str | None:
+    """The link to a report's original file (None when none is kept); for a PDF with the
+    page of the passage as ``#page=N``, which browsers' PDF viewers open at."""
+    if not kept:
+        return None
+    url = FILE_PATH.format(id=quote(doc_id, safe=""))
+    return f"{url}#page={page}" if fmt == "pdf" and page else url
 
 
 @dataclass
@@ -80,6 +98,7 @@ def build_hits(
                 source_url=meta["source_url"],
                 page=chunk.page,
                 format=meta["format"],
+                file_url=file_url(r.doc_id, bool(meta["original"]), meta["format"], chunk.page),
             )
         )
     return hits

@@ -8,19 +8,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from search.errors import DocumentNotFound, InvalidQuery
+from search.settings import Settings
 from ui import templates
 from ui.views import german_message, segments
 
+from ..auth import signed_in
 from ..deps import KBDep, SettingsDep
 
-router = APIRouter(tags=["ui"], include_in_schema=False)
+
+class SignInFirst(Exception):
+    """Reads need a key and the browser has no session: send it to the sign-in page."""
 
 
-@router.get("/", response_class=HTMLResponse)
+def _signed_in_reader(request: Request, kb: KBDep) -> None:
+    if signed_in(request, kb) is None:
+        raise SignInFirst()
+
+
+def build_router(settings: Settings) -> APIRouter:
+    """The public pages; with ``KB_READ_KEYS_REQUIRED`` they need a signed-in session."""
+    dependencies = [Depends(_signed_in_reader)] if settings.read_keys_required else []
+    router = APIRouter(tags=["ui"], include_in_schema=False, dependencies=dependencies)
+    router.add_api_route("/", search_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(
+        "/berichte/{doc_id}", report_page, methods=["GET"], response_class=HTMLResponse
+    )
+    return router
+
+
+def sign_in_redirect(request: Request, exc: SignInFirst) -> RedirectResponse:
+    """Handler of SignInFirst: to the sign-in page."""
+    return RedirectResponse("/verwaltung/anmelden", status_code=303)
+
+
 def search_page(
     request: Request,
     kb: KBDep,
@@ -47,7 +71,6 @@ def search_page(
     return templates.TemplateResponse(request, "search.html", context, status_code=status)
 
 
-@router.get("/berichte/{doc_id}", response_class=HTMLResponse)
 def report_page(request: Request, doc_id: str, kb: KBDep) -> HTMLResponse:
     """The full text of a report with its metadata."""
     try:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from search.errors import (
     AnalyzerMismatch,
@@ -53,7 +54,7 @@ STATUS: dict[type[KBError], int] = {
 #: what each documented error status means for this API (the OpenAPI descriptions)
 DESCRIPTIONS = {
     400: "Unusable query (e.g. `query_empty`: only blanks or invisible characters), or a "
-    "malformed multipart body (`malformed_body`)",
+    "body that cannot be parsed (`malformed_body` for multipart, `bad_request` for JSON)",
     401: "No API key (`key_missing`), or an unknown or revoked one (`key_invalid`); send "
     "`Authorization: Bearer <key>` (header `WWW-Authenticate` says so)",
     403: "The key may not do this: changes need a curator key (`curator_required`)",
@@ -200,7 +201,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code in (404, 405) and detail == phrase:
             detail = f"{phrase}: {request.method} {request.url.path}"
         code = phrase.lower().replace(" ", "_").replace("-", "_")
-        return problem(exc.status_code, code, detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem(exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(ProblemError)
     async def refused(request: Request, exc: ProblemError) -> JSONResponse:
@@ -229,6 +233,20 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path matched; a path
+    with a GET and a POST route (``/api/v1/documents``) needs all of them in ``Allow``.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and getattr(route, "methods", None):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def _problems_as_problem_json(schema: dict) -> dict:

@@ -64,10 +64,14 @@ def _metadata_schema(max_length: int = 500) -> dict:
     return fields
 
 
-def _form_body(files_field: str, many: bool, description: str) -> dict:
+def _form_body(files_field: str, max_files: int, description: str) -> dict:
     """OpenAPI of a multipart body (the route reads it itself, as it streams)."""
     binary = {"type": "string", "format": "binary"}
-    files = {"type": "array", "items": binary, "minItems": 1} if many else binary
+    files = (
+        {"type": "array", "items": binary, "minItems": 1, "maxItems": max_files}
+        if max_files > 1
+        else binary
+    )
     return {
         "requestBody": {
             "required": True,
@@ -77,6 +81,7 @@ def _form_body(files_field: str, many: bool, description: str) -> dict:
                     "schema": {
                         "type": "object",
                         "required": [files_field],
+                        "additionalProperties": False,
                         "properties": {files_field: files, **_metadata_schema()},
                     }
                 }
@@ -185,7 +190,7 @@ def build_router(settings: Settings) -> APIRouter:
         },
         openapi_extra=_form_body(
             "files",
-            True,
+            settings.max_upload_files,
             "Files (.pdf .docx .md .txt) in the field `files` (repeat it for several) and "
             "optional metadata fields that replace what extraction found, for every file",
         ),
@@ -225,7 +230,7 @@ def build_router(settings: Settings) -> APIRouter:
             raise refusal(outcomes)
         return JSONResponse(answer.model_dump(mode="json"))
 
-    @router.patch("/{doc_id}", responses=problem_responses(*write_errors, 404, 422, 500, 503))
+    @router.patch("/{doc_id}", responses=problem_responses(400, *write_errors, 404, 422, 500, 503))
     def correct_document(
         doc_id: DocId, patch: DocumentPatch, key: CuratorDep, kb: KBDep
     ) -> DocumentSummary:
@@ -243,7 +248,7 @@ def build_router(settings: Settings) -> APIRouter:
         },
         openapi_extra=_form_body(
             "file",
-            False,
+            1,
             "The new file in the field `file`; optional metadata fields replace what "
             "extraction finds in it",
         ),

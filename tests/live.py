@@ -45,8 +45,18 @@ def kb_serve(
 
     Waits for ``/readyz``; fails with the server's output if it does not get ready.
     """
+    with kb_server(index, log, *args, env=env, timeout=timeout) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def kb_server(
+    index: Path, log: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`kb_serve`, yielding (base URL, the server process): for tests that kill
+    it. A process already ended is left alone at the end."""
     port = free_port()
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--index", str(index), "--port", str(port)]
             + list(args),
@@ -68,11 +78,12 @@ def kb_serve(
                 if time.monotonic() > deadline:
                     raise AssertionError(f"kb serve did not get ready: {log.read_text()}")
                 time.sleep(0.2)
-            yield base
+            yield base, proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)

@@ -38,7 +38,9 @@ def test_api_answers_are_not_sniffed(client: TestClient, path: str):
     assert client.get(path).headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.html")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "template", sorted(TEMPLATES.rglob("*.html")), ids=lambda p: str(p.relative_to(TEMPLATES))
+)
 def test_templates_need_no_inline_script_or_style(template: Path):
     # what the CSP forbids must not be needed: scripts by src only, styles in files only
     html = template.read_text(encoding="utf-8")

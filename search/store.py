@@ -672,7 +672,7 @@ class Store:
             "SELECT DISTINCT t.value FROM documents, json_each(documents.topics) t "
             "WHERE t.type = 'text'"
         ).fetchall()
-        return sorted({r[0] for r in rows}, key=str.casefold)
+        return sorted({r[0] for r in rows}, key=lambda t: (t.casefold(), t))
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id (missing ids are left out)."""

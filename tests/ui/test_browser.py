@@ -99,7 +99,9 @@ def _watch(context, base_url: str) -> dict[str, list[str]]:
     return seen
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=Wasserstoff", "/berichte/wasserstoff-forum"])
+@pytest.mark.parametrize(
+    "path", ["/", "/?q=Wasserstoff", "/berichte/wasserstoff-forum", "/verwaltung/anmelden"]
+)
 def test_pages_run_under_their_csp_without_violations(browser, base_url: str, path: str):
     context = browser.new_context(locale="de-DE")
     seen = _watch(context, base_url)

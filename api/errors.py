@@ -235,18 +235,24 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi
 
 
+#: the methods a route of this app may answer
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at the request's path.
 
     Starlette's 405 names only the methods of the first route whose path matched; a path
     with a GET and a POST route (``/api/v1/documents``) needs all of them in ``Allow``.
+    Each method is tried against the routes (like the schema, ``Allow`` leaves out HEAD,
+    which is answered wherever GET is).
     """
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE and getattr(route, "methods", None):
-            methods |= route.methods
-    return sorted(methods)
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _problems_as_problem_json(schema: dict) -> dict:

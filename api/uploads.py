@@ -24,6 +24,7 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from ingest.pipeline import FileResult, ingest_bytes, safe_filename, upload_source
 from search.errors import IndexBusy, InvalidDocument, KBError
@@ -128,6 +129,7 @@ class _Parser:
         self._name = ""
         self._text = bytearray()
         self.pending: list[tuple[UploadedFile, bytes]] = []  # written outside the loop
+        self.complete = False  # the closing boundary was read
 
     def callbacks(self) -> dict:
         return {
@@ -138,7 +140,11 @@ class _Parser:
             "on_header_value": self.on_header_value,
             "on_header_end": self.on_header_end,
             "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
         }
+
+    def on_end(self) -> None:
+        self.complete = True
 
     def on_part_begin(self) -> None:
         self._disposition = b""
@@ -172,6 +178,8 @@ class _Parser:
             self._file = UploadedFile(self._name, options[b"filename"].decode("utf-8", "replace"))
             self.form.files.append(self._file)
         else:
+            if self._name in self.file_fields:
+                raise invalid_field(self._name, "must be a file (a form part with a filename)")
             self.n_fields += 1
             if self.n_fields > self.limits.max_fields:
                 raise _too_large("too_many_fields", f"at most {self.limits.max_fields} form fields")
@@ -249,9 +257,14 @@ async def read_upload(
                 pending, parser.pending = parser.pending, []
                 await run_in_threadpool(_spool, pending)
         stream.finalize()
+        if not parser.complete:  # a cut-off body: never ingest a part of a file
+            raise ProblemError(400, "malformed_body", "the body ended before its closing boundary")
     except MultipartParseError as exc:
         parser.form.close()
         raise ProblemError(400, "malformed_body", f"malformed multipart body ({exc})") from None
+    except ClientDisconnect:
+        parser.form.close()
+        raise ProblemError(400, "malformed_body", "the client went away mid-upload") from None
     except BaseException:
         parser.form.close()
         raise

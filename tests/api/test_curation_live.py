@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.api.files import report_pdf
-from tests.live import fake_env, kb_serve, kb_server, run_kb
+from tests.live import SlowUpload, consistent_state, fake_env, kb_serve, kb_server, run_kb
 
 #: lexical ranking: with the fake embedder only words tell what a report holds
 ENV = fake_env(KB_RANKING="lexical")
@@ -175,69 +173,13 @@ def test_searches_keep_answering_during_uploads(live: dict):
 # --------------------------------------------------------------------------- kill -9
 
 
-class SlowUpload(threading.Thread):
-    """Sends an upload over a raw socket in small pieces, so a test can kill the server at
-    a chosen point; records how much was sent and the answer's status line if any."""
-
-    def __init__(self, base: str, auth: dict, name: str, data: bytes, pause: float) -> None:
-        super().__init__(daemon=True)
-        request = httpx.Request(
-            "POST",
-            f"{base}/api/v1/documents",
-            files=[("files", (name, data, "application/pdf"))],
-            headers=auth,
-        )
-        self.body = request.read()
-        url = urlsplit(base)
-        self.address = (url.hostname, url.port)
-        head = ["POST /api/v1/documents HTTP/1.1", f"Host: {url.netloc}", "Connection: close"]
-        head += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"]
-        self.head = ("\r\n".join(head) + "\r\n\r\n").encode()
-        self.pause = pause
-        self.sent = 0
-        self.status_line = ""
-
-    def run(self) -> None:
-        try:
-            with socket.create_connection(self.address, timeout=60) as sock:
-                sock.sendall(self.head)
-                for start in range(0, len(self.body), 4096):
-                    sock.sendall(self.body[start : start + 4096])
-                    self.sent = start + len(self.body[start : start + 4096])
-                    time.sleep(self.pause)
-                self.status_line = sock.makefile("rb").readline().decode()
-        except OSError:
-            pass  # the server was killed
-
-
-def consistent_state(index: Path) -> dict:
-    """The index as SQLite has it, checked whole; and `kb stats` of another process."""
-    stats = json.loads(run_kb("stats", "--index", str(index), "--json", env=ENV).stdout)
-    (store,) = index.glob("store-*/kb.sqlite")
-    with sqlite3.connect(store) as db:
-        docs = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        declared = db.execute("SELECT COALESCE(SUM(n_chunks), 0) FROM documents").fetchone()[0]
-        terms = db.execute("SELECT COUNT(*) FROM chunk_fts").fetchone()[0]
-        partial = db.execute(
-            "SELECT id FROM documents d WHERE n_chunks != "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) OR NOT EXISTS "
-            "(SELECT 1 FROM field_vectors f WHERE f.doc_id = d.id AND f.kind = 'metadata')"
-        ).fetchall()
-        ids = {r[0] for r in db.execute("SELECT id FROM documents")}
-    assert partial == [], partial
-    assert chunks == declared == terms
-    assert (stats["documents"], stats["chunks"], stats["vectors"]) == (docs, chunks, chunks)
-    return {"ids": ids, "documents": docs, "chunks": chunks}
-
-
 #: (when to kill, as a share of the body sent, or seconds after the whole body was sent)
 KILLS = [("body", 0.5), ("after", 0.0), ("after", 0.05), ("after", 0.15), ("after", 0.4)]
 
 
 def test_kill_9_during_an_upload_leaves_the_old_or_the_new_state(live: dict):
     index, auth, tmp = live["index"], live["auth"], live["tmp"]
-    before = consistent_state(index)
+    before = consistent_state(index, ENV)
     outcomes = []
     for number, (moment, value) in enumerate(KILLS):
         data = report_pdf(f"Absturz {number}", pages=10, marker=f"absturz{number}")
@@ -254,7 +196,7 @@ def test_kill_9_during_an_upload_leaves_the_old_or_the_new_state(live: dict):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
             sender.join(10)
-        state = consistent_state(index)
+        state = consistent_state(index, ENV)
         new = state["ids"] - before["ids"]
         assert len(new) <= 1 and before["ids"] <= state["ids"]
         if moment == "body":

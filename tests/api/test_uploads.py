@@ -182,3 +182,24 @@ def test_without_a_key_the_body_is_not_read(served: Served):
     )
     assert (status, pulled) == (401, 0)
     assert headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_body_cut_off_before_its_closing_boundary_ingests_nothing(served: Served):
+    text = "Ein Bericht über Wasserstoff in der Region, der mitten im Satz".encode()
+
+    def body() -> Iterator[bytes]:
+        yield part_head(filename="bericht.txt").replace(b"application/pdf", b"text/plain")
+        yield text  # and then the body ends: no closing boundary
+
+    status, _, answer, _ = served.post(body())
+    assert status == 400 and b'"code":"malformed_body"' in answer
+    assert served.kb.stats()["documents"] == 0
+
+
+def test_a_text_part_in_the_file_field_is_a_422_naming_it(served: Served):
+    def body() -> Iterator[bytes]:
+        yield b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="files"\r\n\r\n'
+        yield b"kein Dateiteil\r\n--" + BOUNDARY + b"--\r\n"
+
+    status, _, answer, _ = served.post(body())
+    assert status == 422 and b"must be a file" in answer

@@ -26,6 +26,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from ingest.formats.base import format_size
 from ingest.pipeline import FileResult, ingest_bytes, safe_filename, upload_source
 from search.errors import IndexBusy, InvalidDocument, KBError
 from search.kb import KnowledgeBase
@@ -198,8 +199,9 @@ class _Parser:
         self._file.size += len(chunk)
         if self._file.size > self.limits.max_file_bytes:
             name = safe_filename(self._file.filename)
-            reason = f"file too large (more than {self.limits.max_file_bytes} bytes)"
-            german = f"Datei zu groß (mehr als {self.limits.max_file_bytes} Bytes)"
+            limit = format_size(self.limits.max_file_bytes)
+            reason = f"file too large (more than {limit}, KB_MAX_FILE_BYTES)"
+            german = f"Datei zu groß (mehr als {limit})"
             raise _too_large(
                 "too_large",
                 f"{name}: {reason}",

@@ -29,6 +29,10 @@ from search.keys import Key
 from search.settings import Settings
 
 COOKIE = "kb_session"
+#: the cookie of a visitor not signed in (the sign-in form's token): a separate name, so a
+#: page opened from another site, which gets no SameSite=Strict cookie, cannot replace a
+#: curator's session with an empty one
+ANONYMOUS_COOKIE = "kb_anmeldung"
 #: the secret's file in the index folder when KB_SESSION_SECRET is not set
 SECRET_FILE = "session.key"
 _SALT = "kb-verwaltung"
@@ -78,7 +82,13 @@ class Sessions:
 
     def load(self, request: Request) -> Session | None:
         """The request's session if its cookie is intact and not expired, else None."""
-        cookie = request.cookies.get(COOKIE)
+        for name in (COOKIE, ANONYMOUS_COOKIE):
+            session = self._read(request.cookies.get(name))
+            if session is not None and session.signed_in == (name == COOKIE):
+                return session
+        return None
+
+    def _read(self, cookie: str | None) -> Session | None:
         if not cookie:
             return None
         try:
@@ -98,7 +108,8 @@ class Sessions:
         return Session(token, key.name, key.created_at, key.role)
 
     def store(self, request: Request, response: Response, session: Session) -> None:
-        """Set the cookie of ``session`` on ``response``."""
+        """Set the cookie of ``session`` on ``response`` (a signed-in one replaces the
+        visitor's)."""
         value = self._signer.dumps(
             {
                 "csrf": session.csrf,
@@ -107,8 +118,10 @@ class Sessions:
                 "role": session.role,
             }
         )
+        if session.signed_in:
+            self._delete(response, ANONYMOUS_COOKIE)
         response.set_cookie(
-            COOKIE,
+            COOKIE if session.signed_in else ANONYMOUS_COOKIE,
             value,
             max_age=self.max_age,
             path="/",
@@ -117,7 +130,12 @@ class Sessions:
             secure=request.url.scheme == "https",
         )
 
+    @classmethod
+    def clear(cls, response: Response) -> None:
+        """Delete the cookies (signing out)."""
+        cls._delete(response, COOKIE)
+        cls._delete(response, ANONYMOUS_COOKIE)
+
     @staticmethod
-    def clear(response: Response) -> None:
-        """Delete the cookie (signing out)."""
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    def _delete(response: Response, name: str) -> None:
+        response.delete_cookie(name, path="/", httponly=True, samesite="strict")

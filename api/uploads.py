@@ -369,7 +369,8 @@ def refusal(outcomes: list[FileOutcome]) -> ProblemError:
     codes = {o.code for o in outcomes}
     code = codes.pop() if len(codes) == 1 else "upload_failed"
     detail = "; ".join(f"{o.filename}: {o.reason}" for o in outcomes) or "no file was sent"
-    return ProblemError(status, code or "upload_failed", detail, files=outcomes)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return ProblemError(status, code or "upload_failed", detail, headers=headers, files=outcomes)
 
 
 async def ingest_in_thread(kb: KnowledgeBase, upload: UploadedFile, **options) -> FileOutcome:

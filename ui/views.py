@@ -52,11 +52,12 @@ FIELD_LABELS = {
     "source_url": "Online-Adresse",
 }
 
-#: German reasons of metadata that cannot be stored (``InvalidDocument`` codes)
+#: German reasons of metadata that cannot be stored, by the start of the English message
+#: of ``search.models.check_metadata``
 FIELD_MESSAGES = {
-    "title": "Der Titel darf nicht leer sein.",
-    "date": "Das Datum muss die Form JJJJ-MM-TT, JJJJ-MM oder JJJJ haben und gültig sein.",
-    "topics": "Zu viele oder zu lange Themen.",
+    "title must not be empty": "Der Titel darf nicht leer sein.",
+    "date must be": "Das Datum muss die Form JJJJ-MM-TT, JJJJ-MM oder JJJJ haben und gültig sein.",
+    "too many or too long topics": "Zu viele oder zu lange Themen.",
 }
 
 #: outcomes of an uploaded file
@@ -124,12 +125,12 @@ def de_time(value: str | None) -> str:
 def field_message(message: str) -> str:
     """German text for a metadata field the knowledge base refused (its English message
     names the field)."""
-    for name, text in FIELD_MESSAGES.items():
-        if message.startswith(name):
+    for start, text in FIELD_MESSAGES.items():
+        if message.startswith(start):
             return text
-    for name, label in FIELD_LABELS.items():
-        if name in message:
-            return f"Die Angabe „{label}“ ist ungültig."
+    label = FIELD_LABELS.get(message.split(" ", 1)[0])  # "event is too long", ...
+    if label:
+        return f"Die Angabe „{label}“ ist ungültig oder zu lang (höchstens 500 Zeichen)."
     return "Eine Angabe ist ungültig."
 
 

@@ -61,8 +61,7 @@ def test_pages_send_a_visitor_to_the_sign_in_form(curation: Curation):
 
 def test_the_session_cookie_is_signed_httponly_strict_and_expires(curation: Curation):
     answer = sign_in(curation.client, curator_key(curation))
-    cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}=")
+    (cookie,) = [c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert f"Max-Age={curation.settings.session_minutes * 60}" in cookie
     assert curator_key(curation) not in cookie  # the key itself never leaves the server
@@ -307,3 +306,15 @@ def test_near_duplicates_are_flagged_in_the_list(office: Curation):
     page = office.client.get("/verwaltung").text
     row = page.split('id="bericht-wasserstoff-forum"')[1].split("</tr>")[0]
     assert "Fast gleicher Text wie" in row and "wasserstoff-kopie" in row
+
+
+def test_a_page_opened_from_another_site_keeps_the_curators_session(office: Curation):
+    # SameSite=Strict: a link from another site arrives without the session cookie; the
+    # visitor's cookie the sign-in page sets then must not replace the session
+    session = office.client.cookies[COOKIE]
+    office.client.cookies.clear()
+    form = office.client.get("/verwaltung/anmelden")
+    assert COOKIE + "=" not in form.headers["set-cookie"]
+    assert "kb_anmeldung=" in form.headers["set-cookie"]
+    office.client.cookies.set(COOKIE, session)
+    assert office.client.get("/verwaltung").status_code == 200

@@ -11,7 +11,7 @@ whatever a client sends. The names clients give files are only ever shown and ke
 
 Each file then goes through ``ingest.pipeline.ingest_bytes`` on its own: its type
 judged by its bytes, its text extracted and checked, and written completely or not
-at all. The source key of an upload is ``upload/<safe file name>``.
+at all. The source key of an upload is ``upload:<safe file name>``.
 """
 
 from __future__ import annotations
@@ -338,7 +338,7 @@ def ingest_upload(
 ) -> FileOutcome:
     """Ingest one uploaded file; a failure is an outcome, never an exception.
 
-    Without ``replaces`` its source key is ``upload/<safe name>``; with it, the file
+    Without ``replaces`` its source key is ``upload:<safe name>``; with it, the file
     replaces that report's (give the report's ``source``), which keeps its id.
     """
     name = safe_filename(upload.filename)

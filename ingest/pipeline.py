@@ -238,8 +238,11 @@ def _link_outside(target: str) -> ExtractionError:
 
 # --------------------------------------------------------------------------- uploads
 
-#: source keys of uploaded files: ``upload/<safe file name>``
-UPLOAD_PREFIX = "upload/"
+#: source keys of uploaded files: ``upload:<safe file name>``. Keys of files from folders
+#: are ``<folder>/<path>`` and always hold a ``/``; a safe name never does, so no folder
+#: (not even one named ``upload``) shares a key with an upload, and ``--prune`` of a
+#: folder never removes one.
+UPLOAD_PREFIX = "upload:"
 #: longest display name of an uploaded file (suffix included)
 MAX_NAME_CHARS = 120
 _MAX_SUFFIX_CHARS = 16

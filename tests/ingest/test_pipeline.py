@@ -309,7 +309,7 @@ def test_prune_removes_only_reports_whose_files_vanished(kb: KnowledgeBase, tmp_
 def test_safe_filename_keeps_a_printable_last_component(sent: str, shown: str):
     assert safe_filename(sent) == shown
     assert "/" not in safe_filename(sent) and len(safe_filename(sent)) <= MAX_NAME_CHARS
-    assert upload_source(sent) == f"upload/{shown}"
+    assert upload_source(sent) == f"upload:{shown}"
 
 
 def test_overrides_replace_extracted_metadata(kb: KnowledgeBase, reports: Path):
@@ -343,3 +343,22 @@ def test_replacing_a_reports_file_keeps_its_id_and_source(kb: KnowledgeBase, rep
     again = ingest_bytes(kb, new, "neu.txt", "ordner/k.md", replaces=first.doc_id)
     assert again.status == "unchanged"
     assert kb.stats()["documents"] == 1
+
+
+def test_a_folder_named_upload_never_shares_a_key_with_an_upload(
+    kb: KnowledgeBase, tmp_path: Path, reports: Path
+):
+    from ingest.pipeline import prune
+
+    uploaded = ingest_bytes(
+        kb, (reports / "kreislauf.md").read_bytes(), "bericht.md", upload_source("bericht.md")
+    )
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "bericht.md").write_bytes((reports / "fachkraefte-treffen.md").read_bytes())
+    report = ingest_files(kb, iter_files([folder]))
+    assert [r.status for r in report.results] == ["added"]
+    assert report.results[0].doc_id != uploaded.doc_id
+    (folder / "bericht.md").unlink()
+    assert prune(kb, [folder], list(iter_files([folder]))) == [report.results[0].doc_id]
+    assert kb.get_document(uploaded.doc_id)["source"] == "upload:bericht.md"

@@ -79,7 +79,7 @@ def test_upload_adds_reports_with_201_location_and_metadata_overrides(curation: 
     assert (doc["format"], doc["pages"], doc["source"]) == (
         "pdf",
         3,
-        "upload/wasserstofftag-2024.pdf",
+        "upload:wasserstofftag-2024.pdf",
     )
     assert doc["title"] == "Wasserstofftag"  # not overridden: from the PDF's properties
     assert first in search_ids(curation, "Elektrolyseurpark")
@@ -113,7 +113,7 @@ def test_same_bytes_again_are_unchanged_and_another_name_is_a_duplicate(curation
     outcome = copy.json()["files"][0]
     assert (outcome["status"], outcome["duplicate_of"]) == ("duplicate", first["id"])
     assert curation.kb.stats()["documents"] == before["documents"]
-    assert "upload/kopie-vom-bericht.pdf" in curation.kb.sources()[first["id"]]
+    assert "upload:kopie-vom-bericht.pdf" in curation.kb.sources()[first["id"]]
 
 
 def test_a_new_version_under_the_same_name_is_updated(curation: Curation):
@@ -233,7 +233,7 @@ def test_hostile_file_names_are_only_shown_never_used_as_paths(
         kept = curation.kb.folder / "originals" / sha[:2] / sha
         assert kept.read_bytes() == data
         doc = curation.client.get(answer.headers["location"]).json()
-        assert doc["source"] == f"upload/{shown}" and doc["filename"] == shown
+        assert doc["source"] == f"upload:{shown}" and doc["filename"] == shown
         for path in curation.kb.folder.rglob("*"):
             assert "passwd" not in path.name and "win.ini" not in path.name
             assert os.path.realpath(path).startswith(os.path.realpath(curation.kb.folder))
@@ -418,7 +418,7 @@ def test_put_replaces_the_file_and_keeps_id_and_source(curation: Curation):
     assert (doc["format"], doc["title"], doc["source"]) == (
         "docx",
         "Zweite Fassung",
-        "upload/bericht.pdf",
+        "upload:bericht.pdf",
     )
     assert search_ids(curation, "Endfassung")[0] == doc_id
     assert doc_id not in search_ids(curation, "Vorentwurf")

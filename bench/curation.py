@@ -5,8 +5,10 @@ USE multilingual v3):
 - time from upload to searchable: POST of a 10-page PDF until a search for a word only
   that PDF holds returns it (median over --uploads uploads, each a new PDF);
 - the failure cases tried and the server's answers (status, code, German reason);
-- kill -9 of the server at random moments of an upload (--kills times): after each, the
-  index holds the old or the new state, and `kb stats` agrees with SQLite.
+- kill -9 of the server at random moments of an upload (--kills times): while the body
+  streams in, or within 1.2 x the median POST time after it was sent (while the server
+  extracts, embeds and commits); after each, the index holds the old or the new state,
+  and `kb stats` agrees with SQLite.
 Usage: python bench/curation.py [--uploads 20] [--kills 10] [--out bench/results/curation.md]
 """
 
@@ -111,8 +113,12 @@ def failure_cases(base: str, auth: dict, reader: dict, folder: Path) -> list[tup
     return rows
 
 
-def kill_trials(index: Path, auth: dict, env: dict, count: int, log: Path) -> list[tuple]:
-    """(moment, seconds, old/new state, the client's status line) of each kill -9."""
+def kill_trials(
+    index: Path, auth: dict, env: dict, count: int, log: Path, window: float
+) -> list[tuple]:
+    """(moment, seconds, old/new state, the client's status line) of each kill -9; a kill
+    after the body comes within ``window`` seconds (about what the server takes to
+    extract, embed and commit), so most land while it works."""
     rows = []
     before = consistent_state(index, env)
     rng = random.Random(10)
@@ -126,7 +132,7 @@ def kill_trials(index: Path, auth: dict, env: dict, count: int, log: Path) -> li
                 while sender.sent < delay * len(sender.body):
                     time.sleep(0.001)
             else:  # while the server extracts, embeds and commits (or just after)
-                moment, delay = "after", rng.uniform(0.0, 1.5)
+                moment, delay = "after", rng.uniform(0.0, window)
                 while sender.sent < len(sender.body):
                     time.sleep(0.001)
                 time.sleep(delay)
@@ -171,7 +177,8 @@ def main() -> None:
         with kb_server(index, log, env=env, timeout=300) as (base, _):
             totals, posts = time_to_searchable(base, auth, args.uploads)
             failures = failure_cases(base, auth, reader_auth, folder)
-        kills = kill_trials(index, auth, env, args.kills, log)
+        window = 1.2 * statistics.median(posts)
+        kills = kill_trials(index, auth, env, args.kills, log, window)
     lines = [
         "# Curation figures",
         "",

@@ -6,8 +6,11 @@ reports. The search works with JavaScript switched off, as the page promises.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -21,19 +24,19 @@ from tests.live import free_port
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
+@contextlib.contextmanager
+def serving(folder: Path, **options) -> Iterator[tuple[str, KnowledgeBase]]:
+    """The app over the small test reports in a uvicorn thread on a free port; yields its
+    base URL and the (still open) knowledge base it was built with, for set-up."""
     from tests.conftest import REPORTS
 
-    folder = tmp_path_factory.mktemp("browser")
     reports = folder / "reports"
     reports.mkdir()
     for name, text in REPORTS.items():
         (reports / name).write_text(text, encoding="utf-8")
-    settings = Settings(index=folder / "index", embedder="fake")
+    settings = Settings(index=folder / "index", embedder="fake", **options)
     kb = KnowledgeBase.open(settings)
     assert ingest_files(kb, iter_files([reports])).ok
-    kb.close()
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -44,9 +47,18 @@ def base_url(tmp_path_factory):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}", kb
+    finally:
+        kb.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("browser")) as (url, _):
+        yield url
 
 
 @pytest.mark.parametrize("javascript", [True, False])
@@ -136,30 +148,8 @@ def test_api_docs_render_offline_under_the_csp(browser, base_url: str):
 def curation_server(tmp_path):
     """A server of its own (the test changes the index) with a curator key; lexical
     ranking, as the fake embedder's vectors carry no meaning."""
-    from tests.conftest import REPORTS
-
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    for name, text in REPORTS.items():
-        (reports / name).write_text(text, encoding="utf-8")
-    settings = Settings(index=tmp_path / "index", embedder="fake", ranking="lexical")
-    kb = KnowledgeBase.open(settings)
-    assert ingest_files(kb, iter_files([reports])).ok
-    key = kb.create_key("geschaeftsstelle", "curator")
-    kb.close()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(tmp_path, ranking="lexical") as (url, kb):
+        yield url, kb.create_key("geschaeftsstelle", "curator")
 
 
 @pytest.mark.parametrize("javascript", [True, False])

@@ -544,3 +544,34 @@ def test_document_list_filters_by_text_year_and_topic(curation: Curation):
     assert none["total"] == 0 and none["documents"] == []
     row = listing("/api/v1/documents", params={"q": "kreislauf"}).json()["documents"][0]
     assert row["last_change"] and row["near_duplicates"] == []
+
+
+def test_a_busy_index_is_a_503_with_retry_after_and_nothing_written(filled_index):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from search.kb import KnowledgeBase
+    from search.locking import WriteLock
+
+    settings = filled_index.model_copy(update={"write_timeout": 0.3})
+    kb = KnowledgeBase.open(settings)
+    auth = {"Authorization": f"Bearer {kb.create_key('amt', 'curator')}"}
+    kb.close()
+    with TestClient(create_app(settings)) as client:
+        generation = client.app.state.kb.stats()["generation"]
+        with WriteLock(settings.index, timeout=1, what="ein anderer Schreiber").hold():
+            upload = client.post(
+                "/api/v1/documents", files={"files": ("a.pdf", report_pdf())}, headers=auth
+            )
+            patch = client.patch("/api/v1/documents/kreislauf", json={"title": "Neu"}, headers=auth)
+            delete = client.delete("/api/v1/documents/kreislauf", headers=auth)
+        assert upload.status_code == 503 and upload.headers["retry-after"] == "5"
+        assert upload.json()["code"] == "index_busy"
+        assert upload.json()["files"][0]["status"] == "failed"
+        for answer in (patch, delete):
+            assert answer.status_code == 503 and answer.json()["code"] == "index_busy"
+        assert client.app.state.kb.stats()["generation"] == generation
+        again = client.post(
+            "/api/v1/documents", files={"files": ("a.pdf", report_pdf())}, headers=auth
+        )
+        assert again.status_code == 201

@@ -15,7 +15,7 @@ export KB_INDEX
 CHROMIUM := /usr/bin/chromium
 DEJAVU  := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-matching bench-latency clean
+.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-matching bench-latency bench-curation clean
 
 install: $(VENV)/.installed
 
@@ -76,7 +76,11 @@ bench-matching: install-test
 bench-latency: install-test
 	$(BIN)/python bench/latency.py --out bench/results/latency.md
 
-bench: bench-quality bench-latency
+# issue 10: upload to searchable, failure cases, kill -9 during uploads (live servers)
+bench-curation: install-test
+	$(BIN)/python bench/curation.py --out bench/results/curation.md
+
+bench: bench-quality bench-latency bench-curation
 
 # Scale benchmark against txtai (issue 11; makes txtai's venv in bench/.venv-txtai).
 # Hours at full size; SCALE_ARGS="--quick" for a smoke run (then docs are left alone).

@@ -11,7 +11,8 @@ from search.settings import Settings, get_settings
 from ui import static_files
 
 from . import caching, docs, errors, metrics, middleware
-from .routers import documents, health, pages, search, values
+from .routers import changes, curation, documents, health, pages, search, values
+from .sessions import Sessions, load_secret
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         served = kb or KnowledgeBase.open(settings)
         try:
             served.warm_up()
+            secret = load_secret(settings, served.folder)
+            app.state.sessions = Sessions(secret, settings.session_minutes)
             app.state.kb = served
             app.state.model_ready = True
             yield
@@ -49,14 +52,19 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.kb = None
+    app.state.sessions = None
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     caching.install(app)
     app.include_router(health.router)
     app.include_router(search.build_router(settings))
-    app.include_router(documents.router)
-    app.include_router(values.router)
-    app.include_router(pages.router)
+    app.include_router(documents.build_router(settings))
+    app.include_router(values.build_router(settings))
+    app.include_router(changes.build_router(settings))
+    app.include_router(pages.build_router(settings))
+    app.add_exception_handler(pages.SignInFirst, pages.sign_in_redirect)
+    app.include_router(curation.router)
+    app.add_exception_handler(curation.Refused, curation.refused)
     app.mount("/static", static_files, name="static")
     docs.install(app)
     metrics.install(app)  # innermost middleware: sees each request as routed

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from search.errors import (
     AnalyzerMismatch,
@@ -25,6 +26,7 @@ from search.errors import (
     IndexBusy,
     IndexFormatError,
     IndexNotFound,
+    InvalidDocument,
     InvalidQuery,
     KBError,
 )
@@ -40,6 +42,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS: dict[type[KBError], int] = {
     InvalidQuery: 400,
     DocumentNotFound: 404,
+    InvalidDocument: 422,
     IndexBusy: 503,
     IndexNotFound: 503,
     IndexFormatError: 503,
@@ -50,11 +53,23 @@ STATUS: dict[type[KBError], int] = {
 
 #: what each documented error status means for this API (the OpenAPI descriptions)
 DESCRIPTIONS = {
-    400: "Unusable query (e.g. `query_empty`: only blanks or invisible characters)",
-    404: "No report with this id (`document_not_found`)",
-    413: "Request body too large",
-    415: "Unsupported media type of the request body",
-    422: "Invalid parameter (`invalid_request`); `errors` names each one",
+    400: "Unusable query (e.g. `query_empty`: only blanks or invisible characters), or a "
+    "body that cannot be parsed (`malformed_body` for multipart, `bad_request` for JSON)",
+    401: "No API key (`key_missing`), or an unknown or revoked one (`key_invalid`); send "
+    "`Authorization: Bearer <key>` (header `WWW-Authenticate` says so)",
+    403: "The key may not do this: changes need a curator key (`curator_required`)",
+    404: "No report with this id (`document_not_found`), or no original file kept for it "
+    "(`original_not_found`)",
+    413: "Request body too large: a file over `KB_MAX_FILE_BYTES` (`too_large`, refused "
+    "while it streams in), more files than `KB_MAX_UPLOAD_FILES` (`too_many_files`), or "
+    "too many or too long form fields (`too_many_fields`, `field_too_large`)",
+    415: "Unsupported media type: the body is not `multipart/form-data` "
+    "(`unsupported_media_type`), or an uploaded file's type, judged by its bytes, is not "
+    "supported (`unsupported_type`, `type_mismatch`)",
+    422: "Invalid parameter (`invalid_request`; `errors` names each one) or metadata field "
+    "(`invalid_field`, `unknown_field`), or no uploaded file could be read (e.g. "
+    "`encrypted`, `damaged`, `no_text`, `archive_too_large`; `files` gives each file's "
+    "reason in English and German)",
     500: "Unexpected server fault (`internal_error`); the body shows no internals",
     503: "Knowledge base unavailable: a writer holds it too long (`index_busy`), or it "
     "cannot be opened (e.g. `index_not_found`, `embedder_mismatch`)",
@@ -67,6 +82,28 @@ TITLES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Con
 
 class ServiceNotReady(Exception):
     """The app has no open knowledge base (its start-up has not run or has failed)."""
+
+
+class ProblemError(Exception):
+    """An adapter's refusal (a missing key, a body too large): answered as a problem.
+
+    ``extra`` members (e.g. ``files``) are added to the problem.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
 
 
 def status_of(exc: KBError) -> int:
@@ -164,7 +201,14 @@ def install(app: FastAPI) -> None:
         if exc.status_code in (404, 405) and detail == phrase:
             detail = f"{phrase}: {request.method} {request.url.path}"
         code = phrase.lower().replace(" ", "_").replace("-", "_")
-        return problem(exc.status_code, code, detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem(exc.status_code, code, detail, headers=headers)
+
+    @app.exception_handler(ProblemError)
+    async def refused(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(ServiceNotReady)
     async def not_ready(request: Request, exc: ServiceNotReady) -> JSONResponse:
@@ -189,6 +233,26 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+#: the methods a route of this app may answer
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path matched; a path
+    with a GET and a POST route (``/api/v1/documents``) needs all of them in ``Allow``.
+    Each method is tried against the routes (like the schema, ``Allow`` leaves out HEAD,
+    which is answered wherever GET is).
+    """
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _problems_as_problem_json(schema: dict) -> dict:

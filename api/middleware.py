@@ -67,9 +67,10 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD"],
-            allow_headers=["If-None-Match"],
-            expose_headers=["ETag"],
+            # reads, and the changes a curator's key may make from a portal's page
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["If-None-Match", "Authorization", "Content-Type"],
+            expose_headers=["ETag", "Location"],
             max_age=600,
         )
     app.add_middleware(SecureASGIMiddleware, secure=SECURITY)

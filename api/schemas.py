@@ -7,7 +7,7 @@ Fields are only ever added; renaming or removing one needs a new API version (``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,11 @@ class SearchHit(BaseModel):
         "no query word occurs, the best sentence as kind `semantic`"
     )
     passage: int = Field(description="Position of the snippet's passage in the report (0-based)")
+    file_url: str | None = Field(
+        None,
+        description="Path of the original file (`GET /api/v1/documents/{id}/file`); for "
+        "a PDF with `#page=N`, the page of the snippet; null when no original is kept",
+    )
 
 
 class Facets(BaseModel):
@@ -134,7 +139,10 @@ class DocumentSummary(BaseModel):
     pages: int | None = Field(description="Number of PDF pages, else null")
     n_chunks: int = Field(description="Passages the report was split into")
     added_at: str = Field(description="When the report was first ingested (ISO 8601)")
-    updated_at: str = Field(description="When the report was last ingested (ISO 8601)")
+    updated_at: str = Field(description="When the report was last ingested or corrected (ISO 8601)")
+    filename: str | None = Field(
+        None, description="Name of the original file as ingested or uploaded (display only)"
+    )
 
 
 class Document(DocumentSummary):
@@ -143,13 +151,104 @@ class Document(DocumentSummary):
     text: str = Field(description="Full text as extracted")
 
 
+class ListedDocument(DocumentSummary):
+    """A report in a list: its metadata, its last change and its near duplicates."""
+
+    last_change: str | None = Field(
+        None, description="When the change log last named this report (ISO 8601)"
+    )
+    near_duplicates: list[str] = Field(
+        default_factory=list,
+        description="Ids of reports with almost the same text (e.g. the same report as PDF "
+        "and as DOCX)",
+    )
+
+
 class DocumentList(BaseModel):
     """One page of reports' metadata, newest report date first."""
 
-    total: int = Field(description="Reports in the knowledge base")
+    total: int = Field(description="Reports in the knowledge base that match the filters")
     offset: int
     limit: int
-    documents: list[DocumentSummary]
+    documents: list[ListedDocument]
+
+
+class DocumentPatch(BaseModel):
+    """Metadata fields to correct; fields left out stay as they are, `null` clears one
+    (except `title`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, max_length=500, examples=["Grüner Wasserstoff im Emsland"])
+    date: str | None = Field(
+        None, max_length=10, description="YYYY, YYYY-MM or YYYY-MM-DD", examples=["2019-03-21"]
+    )
+    event: str | None = Field(None, max_length=500)
+    location: str | None = Field(None, max_length=500)
+    organiser: str | None = Field(None, max_length=500)
+    topics: list[str] | None = Field(None, max_length=50, examples=[["Wasserstoff", "Energie"]])
+    language: str | None = Field(None, max_length=500)
+    source_url: str | None = Field(None, max_length=500)
+
+
+UploadStatus = Literal["added", "updated", "unchanged", "duplicate", "failed"]
+
+
+class FileOutcome(BaseModel):
+    """What became of one uploaded file."""
+
+    filename: str = Field(
+        description="The file's name as shown and stored: its last path component, without "
+        "control characters, at most 120 characters"
+    )
+    status: UploadStatus = Field(
+        description="`added` (a new report), `updated` (the report of this file name got "
+        "new content), `unchanged` (the same bytes again), `duplicate` (the same file as "
+        "report `duplicate_of`, recorded as a further source of it) or `failed`"
+    )
+    id: str | None = Field(None, description="The report's id (not for `failed`)")
+    duplicate_of: str | None = Field(None, description="For `duplicate`: the report's id")
+    near_duplicates: list[str] = Field(
+        default_factory=list,
+        description="Reports with almost the same text (e.g. the same report as PDF and DOCX)",
+    )
+    code: str | None = Field(
+        None,
+        description="For `failed`: machine-readable reason (`too_large`, `unsupported_type`, "
+        "`type_mismatch`, `encrypted`, `damaged`, `no_text`, `archive_too_large`, ...)",
+    )
+    reason: str | None = Field(None, description="For `failed`: the reason in English")
+    reason_de: str | None = Field(None, description="For `failed`: the reason in German")
+
+
+class UploadResponse(BaseModel):
+    """Per uploaded file, in the order sent, what became of it."""
+
+    files: list[FileOutcome]
+
+
+class Change(BaseModel):
+    """One entry of the change log."""
+
+    id: int = Field(description="Sequence number; higher is newer")
+    at: str = Field(description="When (ISO 8601, UTC)")
+    actor: str = Field(description="Who: the API key's name, or `cli:<user>` for the CLI")
+    action: Literal["added", "updated", "edited", "replaced", "removed", "alias"] = Field(
+        description="`added`, `updated` (new file content), `edited` (metadata corrected), "
+        "`removed`, `alias` (the same file under another source)"
+    )
+    doc_id: str
+    before: dict[str, Any] | None = Field(description="The report's metadata before")
+    after: dict[str, Any] | None = Field(description="The report's metadata after")
+
+
+class ChangeList(BaseModel):
+    """One page of the change log, newest first."""
+
+    total: int = Field(description="All changes recorded")
+    offset: int
+    limit: int
+    changes: list[Change]
 
 
 class Health(BaseModel):
@@ -211,3 +310,6 @@ class Problem(BaseModel):
         None, description="For `invalid_request`: each bad parameter"
     )
     checks: ReadinessChecks | None = Field(None, description="For `not_ready`: what failed")
+    files: list[FileOutcome] | None = Field(
+        None, description="For a refused upload: each file's outcome and reason"
+    )

@@ -15,13 +15,16 @@ is reused (same id) and moves to the new key.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import os
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from search.errors import KBError
 from search.kb import Incoming, KnowledgeBase
 from search.models import NewDocument
 
@@ -233,6 +236,44 @@ def _link_outside(target: str) -> ExtractionError:
     )
 
 
+# --------------------------------------------------------------------------- uploads
+
+#: source keys of uploaded files: ``upload:<safe file name>``. Keys of files from folders
+#: are ``<folder>/<path>`` and always hold a ``/``; a safe name never does, so no folder
+#: (not even one named ``upload``) shares a key with an upload, and ``--prune`` of a
+#: folder never removes one.
+UPLOAD_PREFIX = "upload:"
+#: longest display name of an uploaded file (suffix included)
+MAX_NAME_CHARS = 120
+_MAX_SUFFIX_CHARS = 16
+
+
+def safe_filename(name: str) -> str:
+    """The display name of a file a client named: never a path, always printable.
+
+    Only the last component of the name counts (``../../etc/passwd.pdf`` is
+    ``passwd.pdf``; backslashes separate too); control, format and unassigned
+    characters (NUL, zero-width spaces, broken surrogates) are dropped, white space is
+    folded, leading and trailing dots and blanks go, and a long name is cut to
+    ``MAX_NAME_CHARS`` keeping its suffix. A name with nothing left is ``datei``. The
+    name is shown and keyed, never used as a path: originals are stored by their hash.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = " ".join(name.split()).strip(" .")
+    suffix = PurePath(name).suffix if "." in name else ""
+    if len(suffix) > _MAX_SUFFIX_CHARS:
+        suffix = ""
+    if len(name) > MAX_NAME_CHARS:
+        name = name[: MAX_NAME_CHARS - len(suffix)].rstrip(" .") + suffix
+    return name or "datei"
+
+
+def upload_source(filename: str) -> str:
+    """The source key of an uploaded file: the same name again is the same report."""
+    return UPLOAD_PREFIX + safe_filename(filename)
+
+
 # --------------------------------------------------------------------------- ingesting
 
 
@@ -293,6 +334,8 @@ def _prepare(
     force: bool,
     legacy_source: str | None,
     limits: Limits,
+    overrides: dict | None = None,
+    replaces: str | None = None,
 ) -> FileResult | _Pending:
     """Everything before writing: unchanged files end here, bad ones fail here."""
     sha = hashlib.sha256(data).hexdigest()
@@ -313,13 +356,15 @@ def _prepare(
         )
     except ExtractionError as exc:
         return FileResult.problem(shown, exc)
+    if overrides:
+        doc = dataclasses.replace(doc, **overrides)
     item = Incoming(
         doc,
         _preferred_id(source, doc),
         fmt,
         original=data,
         filename=filename,
-        replaces=state[0] if moving else None,
+        replaces=replaces or (state[0] if moving else None),
     )
     return _Pending(shown, item, moving)
 
@@ -331,6 +376,8 @@ def _write(kb: KnowledgeBase, pending: list[_Pending], actor: str) -> list[FileR
     for p, written in zip(pending, outcomes, strict=True):
         if isinstance(written, ExtractionError):
             results.append(FileResult.problem(p.shown, written))
+        elif isinstance(written, KBError):  # the index's refusal, e.g. busy: its own code
+            results.append(FileResult(p.shown, "failed", reason=str(written), code=written.code))
         elif isinstance(written, Exception):
             results.append(FileResult.problem(p.shown, unexpected_error(written)))
         else:
@@ -358,11 +405,16 @@ def ingest_bytes(
     legacy_source: str | None = None,
     limits: Limits | None = None,
     actor: str = "system",
+    overrides: dict | None = None,
+    replaces: str | None = None,
 ) -> FileResult:
     """Ingest the bytes of one file under a source key (also used for uploads).
 
     With ``legacy_source``, a document known only under that older key is reused
-    (same id) and rewritten under ``source``.
+    (same id) and rewritten under ``source``. ``overrides`` are checked metadata fields
+    (``search.models.check_metadata``) that replace what extraction found. ``replaces``
+    names a report whose file this is (give that report's source): it keeps its id.
+    The same bytes as the report's current file are ``unchanged`` in every case.
     """
     prepared = _prepare(
         kb,
@@ -373,6 +425,8 @@ def ingest_bytes(
         force=force,
         legacy_source=legacy_source,
         limits=limits or Limits.from_settings(kb.settings),
+        overrides=overrides,
+        replaces=replaces,
     )
     if isinstance(prepared, FileResult):
         return prepared

@@ -250,6 +250,11 @@ class KnowledgeBase:
         """The active API key ``token`` is, or None."""
         return keys.verify(self.index.current().store.conn, token)
 
+    def active_key(self, name: str, created_at: str) -> keys.Key | None:
+        """The key ``name`` made at ``created_at`` if it is still active (sessions signed
+        in with a key end when it is revoked)."""
+        return keys.active(self.index.current().store.conn, name, created_at)
+
     def list_keys(self) -> list[keys.Key]:
         """All API keys (names, roles, dates; never the keys)."""
         return keys.listing(self.index.current().store.conn)
@@ -307,6 +312,33 @@ class KnowledgeBase:
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[dict]:
         """Documents' metadata, newest report first."""
         return self.index.current().store.list_documents(offset, limit)
+
+    def find_documents(
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        *,
+        text: str | None = None,
+        year: int | None = None,
+        topic: str | None = None,
+    ) -> tuple[int, list[dict]]:
+        """(number of matching reports, a page of their metadata), newest report first,
+        read in one transaction. Filters: ``text`` in the title, event, location,
+        organiser, source or file name; ``year`` of the date; one of the ``topics``. Each
+        report carries ``last_change`` (when the change log last named it) and
+        ``near_duplicates`` (ids of reports with almost the same text)."""
+        store = self.index.current().store
+        with store.read() as conn:
+            total, rows = store.find_documents(offset, limit, text=text, year=year, topic=topic)
+            for row in rows:
+                fingerprint = row.pop("simhash") or 0
+                near = duplicates.near(conn, fingerprint, exclude=[row["id"]])
+                row["near_duplicates"] = [d for d, _ in near]
+        return total, rows
+
+    def topics(self) -> list[str]:
+        """Every topic of any report, sorted."""
+        return self.index.current().store.topics()
 
     def generation(self) -> tuple[str, int]:
         """(active store, generation): changes with every commit and every switch, so

@@ -98,3 +98,14 @@ def verify(conn: sqlite3.Connection, token: str | None) -> Key | None:
         if hmac.compare_digest(digest, stored):
             found = Key(name, role, created)
     return found
+
+
+def active(conn: sqlite3.Connection, name: str, created_at: str) -> Key | None:
+    """The key ``name`` if it is still active and the one made at ``created_at`` (a key
+    revoked and made again under the same name is another key)."""
+    row = conn.execute(
+        "SELECT name, role, created_at FROM api_keys WHERE name = ? AND created_at = ? "
+        "AND revoked_at IS NULL",
+        (name, created_at),
+    ).fetchone()
+    return None if row is None else Key(*row)

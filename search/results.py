@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from urllib.parse import quote
 
 import numpy as np
 
@@ -48,6 +49,7 @@ class SearchHit:
     matched_terms: list[str] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     passage: int = 0  # position of the snippet's passage in the report (0-based)
+    file_url: str | None = None
 
 
 @dataclass
@@ -60,6 +62,22 @@ class FacetValue:
 
 #: the facets counted over the matching reports, in this order
 FACETS = ("topics", "years", "organisers", "events", "formats")
+
+
+#: where the HTTP API serves a report's original file; a search hit links to it, so
+#: ``kb search --json`` and the API answer alike
+FILE_PATH = "/api/v1/documents/{id}/file"
+
+
+def file_url(
+    doc_id: str, kept: bool, fmt: str | None = None, page: int | None = None
+) -> str | None:
+    """The link to a report's original file (None when none is kept); for a PDF with the
+    page of the passage as ``#page=N``, which browsers' PDF viewers open at."""
+    if not kept:
+        return None
+    url = FILE_PATH.format(id=quote(doc_id, safe=""))
+    return f"{url}#page={page}" if fmt == "pdf" and page else url
 
 
 @dataclass
@@ -158,6 +176,7 @@ def build_hits(
                 matched_terms=matched,
                 marks=marks,
                 passage=chunk.position,
+                file_url=file_url(r.doc_id, bool(meta["original"]), meta["format"], chunk.page),
             )
         )
     return hits

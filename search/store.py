@@ -177,6 +177,8 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Unicode lower case for filters (SQLite's lower() folds ASCII only)
+            conn.create_function("fold", 1, _fold, deterministic=True)
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
@@ -639,11 +641,57 @@ class Store:
 
     def list_documents(self, offset: int, limit: int) -> list[dict]:
         """Documents' metadata, newest report date first."""
+        return self.find_documents(offset, limit)[1]
+
+    def find_documents(
+        self,
+        offset: int,
+        limit: int,
+        *,
+        text: str | None = None,
+        year: int | None = None,
+        topic: str | None = None,
+    ) -> tuple[int, list[dict]]:
+        """(number of matching documents, one page of them), newest report date first,
+        in one read transaction; each with ``last_change`` (the newest change log entry)
+        and ``simhash`` (its text's fingerprint).
+
+        ``text`` is found case-insensitively in the title, event, location, organiser,
+        source or file name; ``year`` is the year of the report's date; ``topic`` one of
+        its topics (case-insensitive).
+        """
+        where, params = [], []
+        if text and text.strip():
+            pattern = "%" + _escape_like(" ".join(text.split()).lower()) + "%"
+            columns = ("title", "event", "location", "organiser", "source", "filename")
+            where.append("(" + " OR ".join(f"fold({c}) LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            params.extend([pattern] * len(columns))
+        if year is not None:
+            where.append("substr(date, 1, 4) = ?")
+            params.append(f"{year:04d}")
+        if topic and topic.strip():
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(documents.topics) t WHERE fold(t.value) = fold(?))"
+            )
+            params.append(" ".join(topic.split()))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        with self.read() as conn:
+            total = conn.execute(f"SELECT COUNT(*) FROM documents{clause}", params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_META_COLUMNS}, simhash, (SELECT MAX(at) FROM changes c WHERE c.doc_id = "
+                f"documents.id) AS last_change FROM documents{clause} "
+                "ORDER BY date DESC, title, id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return total, [_doc_dict(r) for r in rows]
+
+    def topics(self) -> list[str]:
+        """Every topic any document has, sorted case-insensitively (for filter choices)."""
         rows = self.conn.execute(
-            f"SELECT {_META_COLUMNS} FROM documents ORDER BY date DESC, title, id LIMIT ? OFFSET ?",
-            (limit, offset),
+            "SELECT DISTINCT t.value FROM documents, json_each(documents.topics) t "
+            "WHERE t.type = 'text'"
         ).fetchall()
-        return [_doc_dict(r) for r in rows]
+        return sorted({r[0] for r in rows}, key=lambda t: (t.casefold(), t))
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id (missing ids are left out)."""
@@ -837,6 +885,15 @@ class Store:
             "pdf_pages": pages,
             "last_update": updated,
         }
+
+
+def _fold(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _unpack(rows: Sequence[sqlite3.Row], dim: int) -> tuple[np.ndarray, np.ndarray]:

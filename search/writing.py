@@ -196,6 +196,9 @@ class Writer:
             current = handle.store.get_document(doc_id)
             if current is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
+            values = {k: v for k, v in values.items() if current[k] != v}
+            if not values:  # nothing changes: nothing to write or log
+                return handle.store.documents_meta([doc_id])[doc_id]
             before = _as_new(current)
             after = _as_new({**current, **values})
             title_terms = None

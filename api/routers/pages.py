@@ -7,17 +7,43 @@ parse the request, make one call and pick the template.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from search.errors import DocumentNotFound, InvalidQuery
 from search.filters import Filters
+from search.settings import Settings
 from ui import templates
 from ui.views import PARAMETERS, facet_links, german_message, marked, page_numbers, search_url
 
+from ..auth import signed_in
 from ..deps import KBDep, SettingsDep
 
-router = APIRouter(tags=["ui"], include_in_schema=False)
+
+class SignInFirst(Exception):
+    """Reads need a key and the browser has no session: send it to the sign-in page."""
+
+
+def _signed_in_reader(request: Request, kb: KBDep) -> None:
+    if signed_in(request, kb) is None:
+        raise SignInFirst()
+
+
+def build_router(settings: Settings) -> APIRouter:
+    """The public pages; with ``KB_READ_KEYS_REQUIRED`` they need a signed-in session."""
+    dependencies = [Depends(_signed_in_reader)] if settings.read_keys_required else []
+    router = APIRouter(tags=["ui"], include_in_schema=False, dependencies=dependencies)
+    router.add_api_route("/", search_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(
+        "/berichte/{doc_id}", report_page, methods=["GET"], response_class=HTMLResponse
+    )
+    return router
+
+
+def sign_in_redirect(request: Request, exc: SignInFirst) -> RedirectResponse:
+    """Handler of SignInFirst: to the sign-in page."""
+    return RedirectResponse("/verwaltung/anmelden", status_code=303)
+
 
 #: reports per result page
 PAGE_SIZE = 10
@@ -37,7 +63,6 @@ def _one(params: dict[str, list[str]], key: str) -> str | None:
     return values[0] if values else None
 
 
-@router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, kb: KBDep, settings: SettingsDep) -> HTMLResponse:
     """Search form; with ``q`` also the matching reports, facets to narrow them, and pages."""
     params = _params(request)
@@ -89,7 +114,6 @@ def search_page(request: Request, kb: KBDep, settings: SettingsDep) -> HTMLRespo
     return templates.TemplateResponse(request, "search.html", context, status_code=status)
 
 
-@router.get("/berichte/{doc_id}", response_class=HTMLResponse)
 def report_page(request: Request, doc_id: str, kb: KBDep) -> HTMLResponse:
     """A report: metadata, its passages (query words marked; the passage a search hit
     showed is the link's target) and similar reports."""

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from search.filters import MAX_VALUES, Filters
 from search.settings import Settings
 
+from ..auth import read_dependencies, read_problems
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
@@ -25,8 +26,11 @@ def build_router(settings: Settings) -> APIRouter:
 
     @router.get(
         "/search",
-        dependencies=[Depends(conditional_get)],
-        responses={**CONDITIONAL_RESPONSES, **problem_responses(400, 422, 500, 503)},
+        dependencies=[*read_dependencies(settings), Depends(conditional_get)],
+        responses={
+            **CONDITIONAL_RESPONSES,
+            **problem_responses(400, *read_problems(settings), 422, 500, 503),
+        },
     )
     def search(
         request: Request,

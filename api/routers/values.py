@@ -2,26 +2,41 @@
 
 from fastapi import APIRouter, Depends
 
+from search.settings import Settings
+
+from ..auth import read_dependencies, read_problems
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
 from ..schemas import FacetValue, Values
 
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["values"],
-    dependencies=[Depends(conditional_get)],
-    responses={**CONDITIONAL_RESPONSES, **problem_responses(500, 503)},
-)
+
+def build_router(settings: Settings) -> APIRouter:
+    """The value lists; whether they need a key comes from ``settings``."""
+    router = APIRouter(
+        prefix="/api/v1",
+        tags=["values"],
+        dependencies=[*read_dependencies(settings), Depends(conditional_get)],
+        responses={
+            **CONDITIONAL_RESPONSES,
+            **problem_responses(*read_problems(settings), 500, 503),
+        },
+    )
+
+    @router.get("/topics")
+    def topics(kb: KBDep) -> Values:
+        """Every topic of the reports with its number of reports, most frequent first."""
+        return Values(
+            values=[FacetValue(value=v.value, count=v.count) for v in kb.values("topics")]
+        )
+
+    @router.get("/events")
+    def events(kb: KBDep) -> Values:
+        """Every event of the reports with its number of reports, most frequent first."""
+        return _values(kb, "event")
+
+    return router
 
 
-@router.get("/topics")
-def topics(kb: KBDep) -> Values:
-    """Every topic of the reports with its number of reports, most frequent first."""
-    return Values(values=[FacetValue(value=v.value, count=v.count) for v in kb.values("topics")])
-
-
-@router.get("/events")
-def events(kb: KBDep) -> Values:
-    """Every event of the reports with its number of reports, most frequent first."""
-    return Values(values=[FacetValue(value=v.value, count=v.count) for v in kb.values("event")])
+def _values(kb, field: str) -> Values:
+    return Values(values=[FacetValue(value=v.value, count=v.count) for v in kb.values(field)])

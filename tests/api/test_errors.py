@@ -48,6 +48,10 @@ def test_404_unknown_path_and_405_unknown_method(client: TestClient):
     response = client.post("/api/v1/search", params={"q": "x"})
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "GET"
+    # a path with routes for several methods names them all
+    documents = client.put("/api/v1/documents")
+    assert_problem(documents, 405, "method_not_allowed")
+    assert documents.headers["allow"] == "GET, POST"
 
 
 def test_422_names_each_parameter_in_errors(client: TestClient):

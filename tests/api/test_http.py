@@ -26,9 +26,10 @@ def test_search_returns_reports_with_the_documented_fields(client: TestClient):
     assert set(top) == {
         "id", "title", "snippet", "highlights", "score", "date", "event", "location",
         "organiser", "topics", "source", "source_url", "page", "format", "matched_terms",
-        "marks", "passage",
+        "marks", "passage", "file_url",
     }  # fmt: skip
     assert top["id"] == "wasserstoff-forum"
+    assert top["file_url"] == "/api/v1/documents/wasserstoff-forum/file"
     assert top["date"] == "2021-03-04"
     assert top["event"] == "Forum Wasserstoff"
     assert all(len(h) == 2 and h[0] < h[1] for h in top["highlights"])

@@ -38,7 +38,9 @@ def test_api_answers_are_not_sniffed(client: TestClient, path: str):
     assert client.get(path).headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.html")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "template", sorted(TEMPLATES.rglob("*.html")), ids=lambda p: str(p.relative_to(TEMPLATES))
+)
 def test_templates_need_no_inline_script_or_style(template: Path):
     # what the CSP forbids must not be needed: scripts by src only, styles in files only
     html = template.read_text(encoding="utf-8")
@@ -95,10 +97,27 @@ def test_preflight_of_a_revalidating_request(cors_client: TestClient):
     )
     assert refused.status_code == 400
     assert "access-control-allow-origin" not in refused.headers
-    post = cors_client.options(
-        "/api/v1/search", headers={**headers, "Access-Control-Request-Method": "DELETE"}
+    trace = cors_client.options(
+        "/api/v1/search", headers={**headers, "Access-Control-Request-Method": "TRACE"}
     )
-    assert post.status_code == 400
+    assert trace.status_code == 400
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
+def test_allowed_origins_may_send_changes_with_a_key(cors_client: TestClient, method: str):
+    headers = {
+        "Origin": PORTAL,
+        "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    allowed = cors_client.options("/api/v1/documents/x", headers=headers)
+    assert allowed.status_code == 200
+    assert method in allowed.headers["access-control-allow-methods"]
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    other = cors_client.options(
+        "/api/v1/documents/x", headers={**headers, "Origin": "https://evil.example"}
+    )
+    assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
 
 
 def test_cors_origins_come_from_the_environment(monkeypatch, filled_index: Settings):

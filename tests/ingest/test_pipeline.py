@@ -9,7 +9,15 @@ import pytest
 
 import ingest.pipeline
 from ingest.formats import Limits
-from ingest.pipeline import build_document, ingest_files, iter_files
+from ingest.pipeline import (
+    MAX_NAME_CHARS,
+    build_document,
+    ingest_bytes,
+    ingest_files,
+    iter_files,
+    safe_filename,
+    upload_source,
+)
 from search.kb import KnowledgeBase
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -281,3 +289,76 @@ def test_prune_removes_only_reports_whose_files_vanished(kb: KnowledgeBase, tmp_
     assert prune(kb, [folder], seen, actor="cli:test") == ["geht"]
     assert sorted(kb.sources()) == ["bleibt", "fremd", "kaputt"]
     assert kb.changes(0, 1)[1][0]["actor"] == "cli:test"
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("bericht.pdf", "bericht.pdf"),
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\Users\\amt\\Bericht 2024.docx", "Bericht 2024.docx"),
+        ("ber\x00icht\u200b.pdf", "bericht.pdf"),
+        ("  Forum\u00a0\u00a0Wasserstoff .md ", "Forum Wasserstoff .md"),
+        (".versteckt.txt", "versteckt.txt"),
+        ("../..", "datei"),
+        ("", "datei"),
+        ("ü" * 300 + ".pdf", "ü" * 116 + ".pdf"),
+        ("x." + "y" * 40, "x." + "y" * 40),
+    ],
+)
+def test_safe_filename_keeps_a_printable_last_component(sent: str, shown: str):
+    assert safe_filename(sent) == shown
+    assert "/" not in safe_filename(sent) and len(safe_filename(sent)) <= MAX_NAME_CHARS
+    assert upload_source(sent) == f"upload:{shown}"
+
+
+def test_overrides_replace_extracted_metadata(kb: KnowledgeBase, reports: Path):
+    data = (reports / "wasserstoff-forum.md").read_bytes()
+    result = ingest_bytes(
+        kb,
+        data,
+        "wasserstoff-forum.md",
+        upload_source("wasserstoff-forum.md"),
+        overrides={"title": "Korrigiert", "topics": ["Elektrolyse"]},
+        actor="amt",
+    )
+    assert result.status == "added"
+    doc = kb.get_document(result.doc_id)
+    assert (doc["title"], doc["topics"], doc["event"]) == (
+        "Korrigiert",
+        ["Elektrolyse"],
+        "Forum Wasserstoff",  # not overridden: from the front matter
+    )
+    assert kb.changes(0, 1)[1][0]["actor"] == "amt"
+
+
+def test_replacing_a_reports_file_keeps_its_id_and_source(kb: KnowledgeBase, reports: Path):
+    first = ingest_bytes(kb, (reports / "kreislauf.md").read_bytes(), "kreislauf.md", "ordner/k.md")
+    new = (reports / "digitalisierung.txt").read_bytes()
+    replaced = ingest_bytes(kb, new, "neu.txt", "ordner/k.md", replaces=first.doc_id, actor="amt")
+    assert (replaced.status, replaced.doc_id) == ("updated", first.doc_id)
+    doc = kb.get_document(first.doc_id)
+    assert (doc["format"], doc["source"], doc["filename"]) == ("txt", "ordner/k.md", "neu.txt")
+    assert doc["title"] == "Digitalisierung in der Produktion"
+    again = ingest_bytes(kb, new, "neu.txt", "ordner/k.md", replaces=first.doc_id)
+    assert again.status == "unchanged"
+    assert kb.stats()["documents"] == 1
+
+
+def test_a_folder_named_upload_never_shares_a_key_with_an_upload(
+    kb: KnowledgeBase, tmp_path: Path, reports: Path
+):
+    from ingest.pipeline import prune
+
+    uploaded = ingest_bytes(
+        kb, (reports / "kreislauf.md").read_bytes(), "bericht.md", upload_source("bericht.md")
+    )
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "bericht.md").write_bytes((reports / "fachkraefte-treffen.md").read_bytes())
+    report = ingest_files(kb, iter_files([folder]))
+    assert [r.status for r in report.results] == ["added"]
+    assert report.results[0].doc_id != uploaded.doc_id
+    (folder / "bericht.md").unlink()
+    assert prune(kb, [folder], list(iter_files([folder]))) == [report.results[0].doc_id]
+    assert kb.get_document(uploaded.doc_id)["source"] == "upload:bericht.md"

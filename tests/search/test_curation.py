@@ -141,3 +141,74 @@ def test_simhash_distance_grows_with_the_difference():
     near = duplicates.distance(duplicates.simhash(base), duplicates.simhash(close))
     assert 0 < near <= duplicates.MAX_DISTANCE
     assert duplicates.distance(duplicates.simhash(base), duplicates.simhash(far)) > 16
+
+
+def _listed(kb: KnowledgeBase) -> None:
+    for doc_id, title, date, topics in (
+        ("a", "Wasserstoff im Emsland", "2021-03-04", ["Wasserstoff", "Energie"]),
+        ("b", "Fachkräfte SICHERN", "2022-05-12", ["Fachkräfte"]),
+        ("c", "Ökologische Gewerbegebiete", "2022", ["Flächen", "energie"]),
+        ("d", "Rabatt 100%_sicher", None, []),
+    ):
+        doc = _doc(f"{doc_id}.md", f"{title}. {TEXT}" if doc_id == "a" else title, title=title)
+        doc.date, doc.topics = date, topics
+        kb.add_document(doc_id, doc)
+
+
+def test_find_documents_filters_by_text_year_and_topic_with_a_total(kb: KnowledgeBase):
+    _listed(kb)
+    total, rows = kb.find_documents(0, 2)
+    assert total == 4 and [r["id"] for r in rows] == ["b", "c"]  # newest date first
+    assert kb.find_documents(2, 10)[1][-1]["id"] == "d"  # undated last
+    assert kb.find_documents(text="fachkräfte sichern")[1][0]["id"] == "b"
+    assert [r["id"] for r in kb.find_documents(text="ökologisch")[1]] == ["c"]  # Unicode case
+    assert [r["id"] for r in kb.find_documents(text="ÖKOLOGISCH")[1]] == ["c"]
+    assert [r["id"] for r in kb.find_documents(text="100%_")[1]] == ["d"]  # no wildcards
+    assert kb.find_documents(text="0%x")[0] == 0
+    assert [r["id"] for r in kb.find_documents(year=2022)[1]] == ["b", "c"]
+    assert [r["id"] for r in kb.find_documents(topic="ENERGIE")[1]] == ["c", "a"]
+    assert kb.find_documents(year=2022, topic="energie")[0] == 1
+    assert kb.topics() == ["Energie", "energie", "Fachkräfte", "Flächen", "Wasserstoff"]
+
+
+def test_listed_documents_carry_their_last_change_and_near_duplicates(kb: KnowledgeBase):
+    long_text = " ".join([TEXT] * 4)
+    kb.add_document("pdf", _doc("bericht.pdf", long_text))
+    kb.add_document("docx", _doc("bericht.docx", long_text.replace("Pipelines", "Leitungen", 1)))
+    kb.add_document("fk", _doc("fk.md", "Fachkräfte und Ausbildung im Mittelstand."))
+    kb.update_metadata("fk", {"event": "Treffen"}, actor="amt")
+    rows = {r["id"]: r for r in kb.find_documents()[1]}
+    assert rows["pdf"]["near_duplicates"] == ["docx"] and rows["docx"]["near_duplicates"] == ["pdf"]
+    assert rows["fk"]["near_duplicates"] == []
+    last = kb.changes(0, 1)[1][0]
+    assert rows["fk"]["last_change"] == last["at"] and "simhash" not in rows["fk"]
+
+
+def test_a_correction_that_changes_nothing_writes_nothing(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", TEXT, title="Forum"))
+    generation = kb.stats()["generation"]
+    assert kb.update_metadata("a", {}, actor="amt")["title"] == "Forum"
+    assert kb.update_metadata("a", {"title": " Forum "}, actor="amt")["title"] == "Forum"
+    assert kb.stats()["generation"] == generation and kb.changes(0, 1)[0] == 1
+
+
+def test_an_active_key_is_found_by_name_and_creation_time(kb: KnowledgeBase):
+    token = kb.create_key("amt", "curator")
+    key = kb.verify_key(token)
+    assert kb.active_key("amt", key.created_at) == key
+    assert kb.active_key("amt", "2000-01-01T00:00:00+00:00") is None
+    kb.revoke_key("amt")
+    assert kb.active_key("amt", key.created_at) is None
+
+
+def test_search_hits_link_to_the_original_and_a_pdf_page(kb: KnowledgeBase):
+    from search.results import file_url
+
+    data = TEXT.encode()
+    kb.add_document("a", _doc("a.md", TEXT, data), fmt="md", original=data)
+    kb.add_document("b", _doc("b.md", "Wasserstoff ohne Datei"))
+    hits = {h.id: h for h in kb.search("Wasserstoff", ranking="lexical").results}
+    assert hits["a"].file_url == "/api/v1/documents/a/file"
+    assert hits["b"].file_url is None
+    assert file_url("x y/z", True, "pdf", 3) == "/api/v1/documents/x%20y%2Fz/file#page=3"
+    assert file_url("x", True, "docx", 3) == "/api/v1/documents/x/file"

@@ -6,8 +6,11 @@ reports. The search works with JavaScript switched off, as the page promises.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -21,19 +24,19 @@ from tests.live import free_port
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
+@contextlib.contextmanager
+def serving(folder: Path, **options) -> Iterator[tuple[str, KnowledgeBase]]:
+    """The app over the small test reports in a uvicorn thread on a free port; yields its
+    base URL and the (still open) knowledge base it was built with, for set-up."""
     from tests.conftest import REPORTS
 
-    folder = tmp_path_factory.mktemp("browser")
     reports = folder / "reports"
     reports.mkdir()
     for name, text in REPORTS.items():
         (reports / name).write_text(text, encoding="utf-8")
-    settings = Settings(index=folder / "index", embedder="fake")
+    settings = Settings(index=folder / "index", embedder="fake", **options)
     kb = KnowledgeBase.open(settings)
     assert ingest_files(kb, iter_files([reports])).ok
-    kb.close()
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -44,9 +47,18 @@ def base_url(tmp_path_factory):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}", kb
+    finally:
+        kb.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("browser")) as (url, _):
+        yield url
 
 
 @pytest.mark.parametrize("javascript", [True, False])
@@ -99,7 +111,9 @@ def _watch(context, base_url: str) -> dict[str, list[str]]:
     return seen
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=Wasserstoff", "/berichte/wasserstoff-forum"])
+@pytest.mark.parametrize(
+    "path", ["/", "/?q=Wasserstoff", "/berichte/wasserstoff-forum", "/verwaltung/anmelden"]
+)
 def test_pages_run_under_their_csp_without_violations(browser, base_url: str, path: str):
     context = browser.new_context(locale="de-DE")
     seen = _watch(context, base_url)
@@ -126,5 +140,86 @@ def test_api_docs_render_offline_under_the_csp(browser, base_url: str):
     # the documented answers, the Problem ones included, are listed
     page.wait_for_selector(".response-col_status >> text=422", timeout=10_000)
     assert page.evaluate("window.__csp") == []
+    assert seen["foreign"] == []
+    context.close()
+
+
+@pytest.fixture
+def curation_server(tmp_path):
+    """A server of its own (the test changes the index) with a curator key; lexical
+    ranking, as the fake embedder's vectors carry no meaning."""
+    with serving(tmp_path, ranking="lexical") as (url, kb):
+        yield url, kb.create_key("geschaeftsstelle", "curator")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_service_office_curates_a_report_in_the_browser(
+    browser, curation_server, tmp_path, javascript: bool
+):
+    from tests.api.files import report_pdf
+
+    base_url, key = curation_server
+    pdf = tmp_path / "Forum Wasserstoff 2024.pdf"
+    pdf.write_bytes(report_pdf("Forum Wasserstoff 2024", pages=3, marker="Elektrolyseurpark"))
+    context = browser.new_context(java_script_enabled=javascript, locale="de-DE")
+    seen = _watch(context, base_url)
+    page = context.new_page()
+
+    # sign in: the list is behind the sign-in form
+    page.goto(base_url + "/verwaltung")
+    page.wait_for_url("**/verwaltung/anmelden")
+    page.get_by_label("Schlüssel").fill(key)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(base_url + "/verwaltung")
+    assert "4 Berichte" in page.locator("main").inner_text()
+
+    # upload a PDF with an event for it; the result page names the outcome
+    page.get_by_role("link", name="Hochladen").click()
+    page.locator("#files").set_input_files(str(pdf))
+    page.get_by_label("Veranstaltung").fill("Forum Wasserstoff")
+    page.get_by_role("button", name="Hochladen").click()
+    page.wait_for_url("**/verwaltung/hochladen")
+    outcome = page.locator("tr.outcome").first
+    assert "neu aufgenommen" in outcome.inner_text()
+    doc_id = outcome.locator("a").inner_text()
+
+    # it is found by search, with a link to its PDF page
+    page.goto(base_url + "/?q=Elektrolyseurpark")
+    first = page.locator("li.result").first
+    assert first.locator("h2").inner_text() == "Forum Wasserstoff 2024"
+    link = first.locator(".file a")
+    assert link.inner_text() == "PDF, Seite 3"
+    assert link.get_attribute("href") == f"/api/v1/documents/{doc_id}/file#page=3"
+
+    # edit its title
+    page.goto(f"{base_url}/verwaltung/berichte/{doc_id}")
+    page.get_by_label("Titel").fill("Elektrolyse im Emsland")
+    page.get_by_role("button", name="Speichern").click()
+    page.wait_for_url("**gespeichert=1")
+    assert "gespeichert" in page.locator(".notice").inner_text()
+    page.goto(base_url + "/?q=Elektrolyseurpark")
+    assert page.locator("li.result h2").first.inner_text() == "Elektrolyse im Emsland"
+
+    # delete it: first a confirmation, then it is gone
+    page.goto(base_url + "/verwaltung")
+    page.locator(f"#bericht-{doc_id}").get_by_role("link", name="Löschen").click()
+    page.wait_for_url(f"**/verwaltung/berichte/{doc_id}/loeschen")
+    assert "Bericht löschen?" in page.locator("h1").inner_text()
+    page.get_by_role("button", name="Endgültig löschen").click()
+    page.wait_for_url("**/verwaltung?geloescht=*")
+    assert "wurde gelöscht" in page.locator(".notice").inner_text()
+    assert page.locator(f"#bericht-{doc_id}").count() == 0
+    page.goto(base_url + "/?q=Elektrolyseurpark")
+    assert page.locator("li.result").count() == 0
+
+    # the change log has all three changes, newest first, by the key's name
+    page.goto(base_url + "/verwaltung")
+    page.get_by_role("link", name="Änderungen").click()
+    rows = page.locator("table.changes tbody tr")
+    actions = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(3)]
+    assert actions == ["gelöscht", "Angaben korrigiert", "hinzugefügt"]
+    assert "geschaeftsstelle" in rows.first.inner_text()
+    if javascript:  # the watcher of CSP violations is a script itself
+        assert page.evaluate("window.__csp") == []
     assert seen["foreign"] == []
     context.close()

@@ -119,3 +119,23 @@ def test_report_page_marks_the_query_and_lists_similar_reports(client: TestClien
 def test_a_bad_date_on_the_page_is_a_german_hint(client: TestClient):
     page = client.get("/", params={"q": "Wasserstoff", "date_from": "letztes Jahr"})
     assert page.status_code == 400 and "JJJJ" in page.text
+
+
+def test_curation_views_in_german():
+    from ui.views import change_diff, de_time, field_message
+
+    assert de_time("2026-12-01T05:42:22+00:00") == "01.12.2026, 05:42 UTC"
+    assert de_time(None) == "" and de_time("2024") == "2024"
+    assert field_message("title must not be empty") == "Der Titel darf nicht leer sein."
+    assert "Themen" in field_message("too many or too long topics")
+    assert "„Titel“" in field_message("title is too long")
+    assert "„Veranstaltung“" in field_message("event is too long")
+    assert "JJJJ-MM-TT" in field_message("date must be YYYY, YYYY-MM or YYYY-MM-DD")
+    before = {"title": "Alt", "topics": ["A"], "date": None}
+    after = {"title": "Neu", "topics": ["A", "B"], "date": "2024"}
+    assert change_diff(before, after) == [
+        ("Titel", "Alt", "Neu"),
+        ("Datum", "–", "2024"),
+        ("Themen", "A", "A, B"),
+    ]
+    assert change_diff(None, after) == []

@@ -169,8 +169,8 @@ class KnowledgeBase:
         finally:
             self._bulk.depth = depth
             if depth == 0:
-                with self.index.writing(save=True):
-                    pass
+                with self.index.writing(save=True) as handle:
+                    originals.sweep(self.folder, handle.store.referenced_originals())
 
     def add_document(
         self,

@@ -3,14 +3,16 @@
 ``originals/ab/abcdef…`` holds the bytes whose SHA-256 is ``abcdef…``: a name no request
 chooses, so nothing a client sends reaches a path. The folder sits beside the stores, so
 a reindex keeps it. A file is written (atomically) before the document that names it is
-committed; a crash in between leaves a file no document names, which the next removal
-of an unreferenced original sweeps up.
+committed; a crash in between leaves a file no document names, which ``sweep`` removes
+at the end of the next batch of writes once it is old enough not to be another writer's
+file on its way to a commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 from .ann import write_atomic
@@ -42,3 +44,23 @@ def drop(index: Path, sha256: str) -> None:
         path(index, sha256).unlink(missing_ok=True)
     except ValueError:
         pass
+
+
+#: an unreferenced original younger than this may belong to a write not yet committed
+SWEEP_AFTER_SECONDS = 600
+
+
+def sweep(index: Path, referenced: set[str], now: float | None = None) -> list[str]:
+    """Delete originals no document names (left by a crash); returns their digests."""
+    now = time.time() if now is None else now
+    gone = []
+    for path in (Path(index) / FOLDER).glob("??/*"):
+        if not _SHA.match(path.name) or path.name in referenced:
+            continue
+        try:
+            if now - path.stat().st_mtime >= SWEEP_AFTER_SECONDS:
+                path.unlink()
+                gone.append(path.name)
+        except OSError:
+            continue  # removed meanwhile
+    return gone

@@ -621,6 +621,13 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
+    def referenced_originals(self) -> set[str]:
+        """Digests of every kept original file a document names."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT original FROM documents WHERE original IS NOT NULL"
+        )
+        return {r[0] for r in rows}
+
     def references(self, original: str) -> int:
         """How many documents name this original file."""
         return self.conn.execute(

@@ -212,3 +212,24 @@ def test_search_hits_link_to_the_original_and_a_pdf_page(kb: KnowledgeBase):
     assert hits["b"].file_url is None
     assert file_url("x y/z", True, "pdf", 3) == "/api/v1/documents/x%20y%2Fz/file#page=3"
     assert file_url("x", True, "docx", 3) == "/api/v1/documents/x/file"
+
+
+def test_an_original_left_by_a_crash_is_swept_once_old(kb: KnowledgeBase):
+    import os
+    import time
+
+    from search import originals
+
+    data = TEXT.encode()
+    kb.add_document("a", _doc("a.md", TEXT, data), original=data)
+    orphan = originals.path(kb.folder, originals.keep(kb.folder, b"nie committet"))
+    with kb.bulk():
+        pass
+    assert orphan.exists()  # young: could be another writer's file before its commit
+    old = time.time() - originals.SWEEP_AFTER_SECONDS - 1
+    os.utime(orphan, (old, old))
+    os.utime(kb.original("a")[0], (old, old))
+    with kb.bulk():
+        pass
+    assert not orphan.exists()
+    assert kb.original("a")[0].exists()  # a named one stays, whatever its age

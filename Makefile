@@ -80,7 +80,7 @@ bench-latency: install-test
 bench-curation: install-test
 	$(BIN)/python bench/curation.py --out bench/results/curation.md
 
-bench: bench-quality bench-latency bench-curation
+bench: bench-quality bench-matching bench-latency bench-curation
 
 # Scale benchmark against txtai (issue 11; makes txtai's venv in bench/.venv-txtai).
 # Hours at full size; SCALE_ARGS="--quick" for a smoke run (then docs are left alone).

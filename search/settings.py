@@ -14,41 +14,35 @@ from .ann import BACKENDS
 from .errors import InvalidQuery
 
 
-class Ranking(StrEnum):
+class Choice(StrEnum):
+    """A choice of a few named values that a request may name."""
+
+    @classmethod
+    def parse(cls, value: str | Choice) -> Choice:
+        """The value a name gives; InvalidQuery naming the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            what = cls.__name__.lower()
+            choices = ", ".join(c.value for c in cls)
+            raise InvalidQuery(
+                f"unknown {what} {value!r}; use one of {choices}", code=f"unknown_{what}"
+            ) from None
+
+
+class Ranking(Choice):
     """How results are ranked: the fusion, or one retriever alone (the baselines)."""
 
     HYBRID = "hybrid"
     DENSE = "dense"
     LEXICAL = "lexical"
 
-    @classmethod
-    def parse(cls, value: str | Ranking) -> Ranking:
-        """The ranking a name gives; InvalidQuery naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(r.value for r in cls)
-            raise InvalidQuery(
-                f"unknown ranking {value!r}; use one of {choices}", code="unknown_ranking"
-            ) from None
 
-
-class Sort(StrEnum):
+class Sort(Choice):
     """The order of matching reports: by relevance, or by date (newest first)."""
 
     RELEVANCE = "relevance"
     DATE = "date"
-
-    @classmethod
-    def parse(cls, value: str | Sort) -> Sort:
-        """The order a name gives; InvalidQuery naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise InvalidQuery(
-                f"unknown sort {value!r}; use one of {choices}", code="unknown_sort"
-            ) from None
 
 
 class Settings(BaseSettings):

@@ -148,3 +148,25 @@ def consistent_state(index: Path, env: dict[str, str] | None = None) -> dict:
     assert chunks == declared == terms
     assert (stats["documents"], stats["chunks"], stats["vectors"]) == (docs, chunks, chunks)
     return {"ids": ids, "documents": docs, "chunks": chunks}
+
+
+@contextlib.contextmanager
+def app_in_thread(app) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -77,11 +77,16 @@ class FlatIndex(VectorIndex):
 
     @classmethod
     def read_file(cls, path: Path, dim: int) -> FlatIndex:
-        faiss = _faiss()
-        try:
-            raw = faiss.read_index(str(path))
-        except Exception as exc:  # FAISS raises RuntimeError with C++ text on bad input
-            raise KBError("vector index file is damaged") from exc
-        if raw.d != dim:
-            raise KBError(f"vector index holds {raw.d}-d vectors, expected {dim}-d")
-        return cls(dim, raw)
+        return cls(dim, read_faiss(path, dim))
+
+
+def read_faiss(path: Path, dim: int):
+    """A FAISS index from a file; KBError if it is damaged or of another dimension."""
+    faiss = _faiss()
+    try:
+        raw = faiss.read_index(str(path))
+    except Exception as exc:  # FAISS raises RuntimeError with C++ text on bad input
+        raise KBError("vector index file is damaged") from exc
+    if raw.d != dim:
+        raise KBError(f"vector index holds {raw.d}-d vectors, expected {dim}-d")
+    return raw

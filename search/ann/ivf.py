@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import KBError
 from .base import NO_HITS, VectorIndex
-from .flat import FlatIndex, _faiss
+from .flat import FlatIndex, _faiss, read_faiss
 
 #: below this many vectors the search is exact
 TRAIN_AT = 20_000
@@ -145,12 +144,7 @@ class IVFIndex(VectorIndex):
     @classmethod
     def read_file(cls, path: Path, dim: int) -> IVFIndex:
         faiss = _faiss()
-        try:
-            raw = faiss.read_index(str(path))
-        except Exception as exc:  # FAISS raises RuntimeError with C++ text on bad input
-            raise KBError("vector index file is damaged") from exc
-        if raw.d != dim:
-            raise KBError(f"vector index holds {raw.d}-d vectors, expected {dim}-d")
+        raw = read_faiss(path, dim)
         if isinstance(raw, faiss.IndexIVF):  # read_index gives the concrete type already
             raw.set_direct_map_type(faiss.DirectMap.Hashtable)
             raw.nprobe = min(NPROBE, raw.nlist)

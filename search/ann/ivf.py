@@ -31,6 +31,10 @@ RETRAIN_GROWTH = 4
 RARE_FILTER = 0.2
 #: vectors sampled for training
 TRAIN_SAMPLE = 100_000
+#: most cells: more cost assignment time and need more training vectors than sampled
+MAX_CELLS = 2_048
+#: vectors moved at a time when training anew
+MOVE_BATCH = 50_000
 
 
 class IVFIndex(VectorIndex):
@@ -63,42 +67,64 @@ class IVFIndex(VectorIndex):
                 self._train(*_contents(self.flat))
             return
         if len(self) + len(ids) >= RETRAIN_GROWTH * self.trained_at:
-            old_ids, old_vectors = self._contents()
-            self._train(np.concatenate([old_ids, ids]), np.vstack([old_vectors, vectors]))
+            self._retrain(ids, vectors)
             return
         self.index.add_with_ids(vectors, ids)
 
-    def _train(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Train an IVF on (a sample of) the vectors and put them all into it."""
+    def _new_index(self, n: int, sample: np.ndarray):
+        """An empty IVF with cells for ``n`` vectors, trained on ``sample``."""
         faiss = self._faiss
-        n = len(ids)
-        nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        # at least 39 training vectors per cell; more than MAX_CELLS only costs time
+        nlist = max(1, min(int(4 * math.sqrt(n)), len(sample) // 39, MAX_CELLS))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
-        sample = vectors
-        if n > TRAIN_SAMPLE:  # a fixed seed keeps builds reproducible
-            rows = np.random.default_rng(0).choice(n, TRAIN_SAMPLE, replace=False)
-            sample = vectors[np.sort(rows)]
         index.train(np.ascontiguousarray(sample))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        index.add_with_ids(np.ascontiguousarray(vectors), np.ascontiguousarray(ids))
         index.nprobe = min(NPROBE, nlist)
+        return index
+
+    def _train(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Train an IVF on (a sample of) the vectors and put them all into it."""
+        n = len(ids)
+        sample = vectors
+        if n > TRAIN_SAMPLE:  # a fixed seed keeps builds reproducible
+            sample = vectors[_sample_rows(n)]
+        index = self._new_index(n, sample)
+        index.add_with_ids(np.ascontiguousarray(vectors), np.ascontiguousarray(ids))
         self.index, self.flat, self.trained_at = index, None, n
 
-    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (ids, vectors) of the IVF, decoded from their codes."""
+    def _retrain(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Train anew for the grown space and move every vector over in batches, so that
+        memory holds two coded indexes and one batch, never all vectors as float32."""
+        old = self.index
+        old_ids = self._ids()
+        n = len(old_ids) + len(ids)
+        rows = _sample_rows(n) if n > TRAIN_SAMPLE else np.arange(n)
+        from_old = rows[rows < len(old_ids)]
+        sample = np.vstack(
+            [
+                old.reconstruct_batch(old_ids[from_old]),
+                vectors[rows[rows >= len(old_ids)] - len(old_ids)],
+            ]
+        )
+        index = self._new_index(n, sample)
+        for start in range(0, len(old_ids), MOVE_BATCH):
+            batch = old_ids[start : start + MOVE_BATCH]
+            index.add_with_ids(old.reconstruct_batch(batch), batch)
+        index.add_with_ids(np.ascontiguousarray(vectors), np.ascontiguousarray(ids))
+        self.index, self.trained_at = index, n
+
+    def _ids(self) -> np.ndarray:
+        """Every id in the IVF."""
         invlists = self.index.invlists
         ids = [
             np.array(self._faiss.rev_swig_ptr(invlists.get_ids(c), invlists.list_size(c)))
             for c in range(self.index.nlist)
             if invlists.list_size(c)
         ]
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
-        all_ids = np.concatenate(ids).astype(np.int64)
-        return all_ids, self.index.reconstruct_batch(all_ids)
+        return np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
 
     def remove(self, ids: np.ndarray) -> int:
         if len(ids) == 0:
@@ -162,3 +188,8 @@ def _contents(flat: FlatIndex) -> tuple[np.ndarray, np.ndarray]:
     inner = faiss.downcast_index(flat.index.index)
     vectors = faiss.rev_swig_ptr(inner.get_xb(), n * flat.dim).reshape(n, flat.dim).copy()
     return ids, vectors
+
+
+def _sample_rows(n: int) -> np.ndarray:
+    """Sorted rows of a training sample of ``n`` vectors (fixed seed: reproducible)."""
+    return np.sort(np.random.default_rng(0).choice(n, min(n, TRAIN_SAMPLE), replace=False))

@@ -60,6 +60,7 @@ def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server
     stop = threading.Event()
     removed_at: dict[str, float] = {}  # doc id -> when its removal had committed
     seen: list[tuple[float, set[str]]] = []  # (request start, ids returned)
+    took: list[float] = []  # seconds per answered request
     failures: list[str] = []
     counts = {"requests": 0}
     lock = threading.Lock()
@@ -91,6 +92,7 @@ def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server
                     if r.status_code >= 500 or r.status_code != 200:
                         failures.append(f"{r.status_code} {r.request.url}: {r.text[:200]}")
                     seen.append((started, ids))
+                    took.append(time.monotonic() - started)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     began = time.monotonic()
@@ -122,6 +124,11 @@ def test_clients_see_no_errors_and_no_removed_report_while_the_cli_writes(server
     assert not writer_errors, writer_errors
     assert not failures, failures[:5]
     assert counts["requests"] > 100
+    took.sort()
+    print(  # the figures of the run, with `pytest -s`
+        f"\n{counts['requests']} requests, p50 {took[len(took) // 2] * 1000:.1f} ms, "
+        f"p99 {took[int(len(took) * 0.99)] * 1000:.1f} ms, {len(failures)} errors"
+    )
     stale = [
         (doc_id, started - at)
         for started, ids in seen

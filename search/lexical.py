@@ -106,8 +106,10 @@ def search(
     w = FTS_WEIGHTS
     restrict, params = "", []
     if where is not None:
+        # "+rowid": an expression, not a column, so FTS5 is not asked to look up each
+        # admitted id (400 ms at 3,000 reports); the list is built once and only tested
         restrict = (
-            " AND rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            " AND +rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id "
             f"WHERE {where[0]})"
         )
         params = list(where[1])

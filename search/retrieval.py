@@ -53,11 +53,20 @@ class View:
 @dataclass(frozen=True)
 class Scope:
     """The documents a filter admits, as each retriever needs them: a SQL condition on
-    ``documents d`` for the lexical search, the allowed ids for the vector searches."""
+    ``documents d`` for the lexical search; for the vector searches, the allowed ids when
+    the filter admits few documents (FAISS checks them while searching, so a rare filter
+    still finds its n best), else the admitted documents, whose hits a deeper unfiltered
+    search keeps (cheaper than a long id list at every search)."""
 
     where: tuple[str, list]
-    chunks: np.ndarray
-    fields: np.ndarray
+    docs: frozenset[str]
+    share: float  # of all documents admitted
+    chunks: np.ndarray | None = None
+    fields: np.ndarray | None = None
+
+
+#: a filter admitting at most this share of the documents passes allowed ids to FAISS
+FEW = 0.2
 
 
 def scope(view: View, filters: Filters) -> Scope | None:
@@ -65,30 +74,52 @@ def scope(view: View, filters: Filters) -> Scope | None:
     if not filters:
         return None
     where = filters.sql()
-    chunks, field_ids = view.store.allowed(*where)
-    return Scope(where, chunks, field_ids)
+    docs, total = view.store.admitted(*where)
+    share = len(docs) / total if total else 0.0
+    if share > FEW:
+        return Scope(where, docs, share)
+    chunks, field_ids = view.store.allowed(docs)
+    return Scope(where, docs, share, chunks, field_ids)
+
+
+def _vectors(view: View, space: str, qvec: np.ndarray, n: int, within: Scope | None) -> Scored:
+    if within is None or within.chunks is not None:
+        allow = (
+            None if within is None else (within.chunks if space == "passages" else within.fields)
+        )
+        ids, scores = view.mirror.search(space, qvec, n, allow)
+        return list(zip(ids.tolist(), scores.tolist(), strict=True))
+    # a broad filter: search deeper without it, keep the hits of admitted documents
+    ids, scores = view.mirror.search(space, qvec, int(n / within.share) + 1)
+    return _admitted(view, space, list(zip(ids.tolist(), scores.tolist(), strict=True)), within)[:n]
+
+
+def _admitted(view: View, space: str, hits: Scored, within: Scope) -> Scored:
+    """The hits whose owning document ``within`` admits, in order."""
+    owners = view.mirror.owners[space].docs([i for i, _ in hits])
+    return [(i, s) for i, s in hits if owners.get(i) in within.docs]
 
 
 def dense(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) -> Scored:
     """The n passages nearest to the query vector (of the admitted documents)."""
-    allow = None if within is None else within.chunks
-    ids, scores = view.mirror.search("passages", qvec, n, allow)
-    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+    return _vectors(view, "passages", qvec, n, within)
 
 
 def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) -> Scored:
     """The field vectors (sentences, centroids, metadata) nearest to the query vector."""
-    allow = None if within is None else within.fields
-    ids, scores = view.mirror.search("fields", qvec, FIELD_FACTOR * n, allow)
-    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+    return _vectors(view, "fields", qvec, FIELD_FACTOR * n, within)
 
 
 def lexical(view: View, terms: list[str], n: int, within: Scope | None = None) -> Scored:
     """The n passages with the best BM25 for the query terms."""
     if not terms:
         return []
-    where = None if within is None else within.where
-    return lexical_index.search(view.store.conn, terms, n, where)
+    if within is None or within.chunks is not None:
+        where = None if within is None else within.where
+        return lexical_index.search(view.store.conn, terms, n, where)
+    # a broad filter, as for the vectors: deeper without it, keep admitted documents
+    hits = lexical_index.search(view.store.conn, terms, int(n / within.share) + 1)
+    return _admitted(view, "passages", hits, within)[:n]
 
 
 @dataclass

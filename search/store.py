@@ -19,7 +19,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -749,19 +749,27 @@ class Store:
         )
         return {d: np.frombuffer(blob, dtype=np.float32, count=dim) for d, blob in rows}
 
-    def allowed(self, where: str, params: Sequence) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, field vector ids) of the documents ``d`` matching ``where``."""
-        chunks = self.conn.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", params
-        ).fetchall()
-        fields = self.conn.execute(
-            f"SELECT f.id FROM field_vectors f JOIN documents d ON d.id = f.doc_id WHERE {where}",
-            params,
-        ).fetchall()
-        return (
-            np.fromiter((r[0] for r in chunks), dtype=np.int64, count=len(chunks)),
-            np.fromiter((r[0] for r in fields), dtype=np.int64, count=len(fields)),
+    def admitted(self, where: str, params: Sequence) -> tuple[frozenset[str], int]:
+        """(ids of the documents ``d`` matching ``where``, number of all documents)."""
+        docs = frozenset(
+            r[0] for r in self.conn.execute(f"SELECT d.id FROM documents d WHERE {where}", params)
         )
+        return docs, self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def allowed(self, doc_ids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, field vector ids) of these documents."""
+        docs = list(doc_ids)
+        chunks = [
+            r[0]
+            for r in select_in(self.conn, "SELECT id FROM chunks WHERE doc_id IN ({marks})", docs)
+        ]
+        fields = [
+            r[0]
+            for r in select_in(
+                self.conn, "SELECT id FROM field_vectors WHERE doc_id IN ({marks})", docs
+            )
+        ]
+        return np.asarray(chunks, dtype=np.int64), np.asarray(fields, dtype=np.int64)
 
     def sentence_vectors(self, chunk_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
         """Each chunk's sentence vectors, in the order of its sentences."""

@@ -149,6 +149,7 @@ def describe(error: dict) -> dict:
         "less_than": "{name} must be less than {lt}",
         "int_parsing": "{name} must be an integer",
         "int_type": "{name} must be an integer",
+        "multiple_values": "{name} takes one value; it was given more than once",
         "string_too_long": "{name} is too long (at most {max_length} characters)",
         "string_too_short": "{name} is empty"
         if ctx.get("min_length") == 1

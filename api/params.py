@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
@@ -39,3 +44,49 @@ def _a_date(value: str | None) -> str | None:
 
 #: for date query parameters, after their ``Query``
 DATE = AfterValidator(_a_date)
+
+
+def _repeatable(annotation: object) -> bool:
+    """Whether a parameter's type takes several values (``list[str]``, ``list[str] | None``)."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (Union, UnionType):
+        return any(_repeatable(arg) for arg in get_args(annotation))
+    if origin is Annotated:
+        return _repeatable(get_args(annotation)[0])
+    return False
+
+
+def _query_fields(dependant: Any) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_fields(sub)
+
+
+def one_value_each(request: Request) -> None:
+    """Refuse a single-valued query parameter given more than once (``event=a&event=b``).
+
+    Left alone, the last value would win silently: a portal's bug would go unseen, and
+    the request would not be the one the OpenAPI schema describes.
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    errors = [
+        {
+            "type": "multiple_values",
+            "loc": ("query", field.alias),
+            "msg": "Input should be one value",
+            "input": request.query_params.getlist(field.alias),
+        }
+        for field in _query_fields(dependant)
+        if not _repeatable(field.field_info.annotation)
+        and len(request.query_params.getlist(field.alias)) > 1
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+#: for every router under /api: ``APIRouter(..., dependencies=[ONE_VALUE_EACH])``
+ONE_VALUE_EACH = Depends(one_value_each)

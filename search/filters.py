@@ -86,7 +86,8 @@ def parse_date(value: str) -> tuple[int, int | None, int | None] | None:
         return None
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        dt.date(year, month or 1, day or 1)
+        # month 00 or day 00 is no date; `month or 1` would read it as January
+        dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError:
         return None
     return year, month, day

@@ -12,7 +12,7 @@ from ..auth import read_dependencies, read_problems
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
-from ..params import DIGITS
+from ..params import DIGITS, ONE_VALUE_EACH
 from ..schemas import ChangeList
 
 #: SQLite's largest integer
@@ -21,7 +21,7 @@ MAX_OFFSET = 2**63 - 1
 
 def build_router(settings: Settings) -> APIRouter:
     """``GET /api/v1/changes``; a read like the others (a key only if reads need one)."""
-    router = APIRouter(prefix="/api/v1", tags=["changes"])
+    router = APIRouter(prefix="/api/v1", tags=["changes"], dependencies=[ONE_VALUE_EACH])
 
     @router.get(
         "/changes",

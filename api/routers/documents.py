@@ -21,7 +21,7 @@ from ..auth import CuratorDep, read_dependencies, read_problems
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
-from ..params import DIGITS
+from ..params import DIGITS, ONE_VALUE_EACH
 from ..schemas import (
     Document,
     DocumentList,
@@ -104,7 +104,9 @@ def _location(doc_id: str) -> str:
 
 def build_router(settings: Settings) -> APIRouter:
     """The routes of reports; whether reads need a key comes from ``settings``."""
-    router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+    router = APIRouter(
+        prefix="/api/v1/documents", tags=["documents"], dependencies=[ONE_VALUE_EACH]
+    )
     reads = read_dependencies(settings)
     read_errors = read_problems(settings)
     conditional = [*reads, Depends(conditional_get)]

@@ -12,7 +12,7 @@ from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
 from ..params import DATE as A_DATE
-from ..params import DIGITS
+from ..params import DIGITS, ONE_VALUE_EACH
 from ..schemas import SearchResponse
 
 #: an ISO date, month or year
@@ -22,7 +22,7 @@ DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 def build_router(settings: Settings) -> APIRouter:
     """The search route, its bounds (``k``, ``offset``, ``q``) taken from ``settings`` so
     the OpenAPI schema states the limits the server enforces."""
-    router = APIRouter(prefix="/api/v1", tags=["search"])
+    router = APIRouter(prefix="/api/v1", tags=["search"], dependencies=[ONE_VALUE_EACH])
 
     @router.get(
         "/search",

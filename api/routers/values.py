@@ -8,6 +8,7 @@ from ..auth import read_dependencies, read_problems
 from ..caching import CONDITIONAL_RESPONSES, conditional_get
 from ..deps import KBDep
 from ..errors import problem_responses
+from ..params import ONE_VALUE_EACH
 from ..schemas import FacetValue, Values
 
 
@@ -16,7 +17,7 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1",
         tags=["values"],
-        dependencies=[*read_dependencies(settings), Depends(conditional_get)],
+        dependencies=[ONE_VALUE_EACH, *read_dependencies(settings), Depends(conditional_get)],
         responses={
             **CONDITIONAL_RESPONSES,
             **problem_responses(*read_problems(settings), 500, 503),

@@ -3,12 +3,17 @@ invalid ones) against the app and checks every answer against it; no answer is a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.core.failures import AcceptedNegativeData, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
@@ -85,9 +90,14 @@ def test_every_answer_matches_the_schema_and_none_is_a_server_error(
     headers = {"Authorization": f"Bearer {app.state.curator}"}
     # the check that a change is refused without the key sends its probe to this app too
     case.operation.app = case.operation.schema.app = app
-    response = case.call_and_validate(
-        app=app, headers=headers, excluded_checks=[positive_data_acceptance]
-    )
+    response = case.call(app=app, headers=headers)
+    try:
+        case.validate_response(
+            response, headers=headers, excluded_checks=[positive_data_acceptance]
+        )
+    except FailureGroup as failures:
+        if not _valid_as_sent(case, response.request.url, failures):
+            raise
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     if positive and 400 <= response.status_code < 500:
         code = response.json()["code"]
@@ -102,6 +112,52 @@ def test_every_answer_matches_the_schema_and_none_is_a_server_error(
             with pytest.raises(InvalidQuery) as refused:
                 clean_query(case.query["q"], filled_index)
             assert refused.value.code == "query_empty"
+
+
+def _valid_as_sent(case, url, failures: FailureGroup) -> bool:
+    """Whether "invalid data accepted" was in fact valid data: a URL carries only strings,
+    so a mutation of a query parameter into a number (``topic=-14``) or into ``null``
+    can arrive as a valid string. Decided by the query as sent, each parameter checked
+    against its schema; any other failure, or any other mutated component, is real."""
+    if not all(isinstance(f, AcceptedNegativeData) for f in failures.exceptions):
+        return False
+    mutated = {loc for loc, info in case.meta.components.items() if info.mode.is_negative}
+    if mutated - {ParameterLocation.QUERY}:
+        return False
+    sent = parse_qs(urlsplit(str(url)).query, keep_blank_values=True)
+    for parameter in case.operation.definition.raw.get("parameters", []):
+        if parameter["in"] != "query":
+            continue
+        values = sent.get(parameter["name"], [])
+        if not values:
+            if parameter.get("required"):
+                return False
+            continue
+        schema = parameter["schema"]
+        if not _takes_many(schema):
+            if len(values) > 1:
+                return False
+            values = values[0]
+        if not jsonschema_rs.is_valid(schema, _typed(schema, values)):
+            return False
+    return True
+
+
+def _kinds(schema: dict) -> set[str]:
+    options = schema.get("anyOf", [schema])
+    return {option.get("type") for option in options}
+
+
+def _takes_many(schema: dict) -> bool:
+    return "array" in _kinds(schema)
+
+
+def _typed(schema: dict, value: str | list[str]) -> object:
+    """A URL's string as the value the server reads: digits are an integer where the
+    schema asks for one (the server's rule, api/params.py)."""
+    if isinstance(value, str) and "integer" in _kinds(schema) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return value
 
 
 def openapi(settings: Settings) -> dict:

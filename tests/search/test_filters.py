@@ -90,7 +90,14 @@ def test_each_filter_and_their_combination(archive: KnowledgeBase):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"date_from": "2021-13"}, {"date_to": "gestern"}, {"topics": ("x",) * 21}]
+    "bad",
+    [
+        {"date_from": "2021-13"},
+        {"date_to": "gestern"},
+        {"date_to": "0001-00-00"},
+        {"date_from": "2021-00"},
+        {"topics": ("x",) * 21},
+    ],
 )
 def test_malformed_filters_are_refused_naming_the_field(bad):
     with pytest.raises(InvalidQuery, match=next(iter(bad))[:5]):

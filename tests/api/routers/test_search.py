@@ -38,6 +38,8 @@ def test_sort_by_date_gives_the_same_reports_newest_first(client: TestClient):
     [
         ({"date_from": "2021-13"}, "date_from"),
         ({"date_to": "2021-02-30"}, "date_to"),
+        ({"date_to": "0001-00-00"}, "date_to"),  # month 00 is no January
+        ({"date_from": "2021-00"}, "date_from"),
         ({"date_from": "gestern"}, "date_from"),
         ({"topic": [f"t{i}" for i in range(21)]}, "topic"),
         ({"sort": "random"}, "sort"),
@@ -45,6 +47,8 @@ def test_sort_by_date_gives_the_same_reports_newest_first(client: TestClient):
         ({"k": 0}, "k"),
         ({"offset": 10_001}, "offset"),
         ({"q": "x" * 5000}, "q"),
+        ({"event": ["Forum", "Treffen"]}, "event"),  # one value, not the last one silently
+        ({"k": [3, 4]}, "k"),
     ],
 )
 def test_bad_parameters_are_a_422_problem_naming_the_parameter(client, params, name):
@@ -53,6 +57,14 @@ def test_bad_parameters_are_a_422_problem_naming_the_parameter(client, params, n
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["detail"].startswith(f"{name}") and body["errors"][0]["name"] == name
+
+
+def test_only_repeatable_parameters_take_several_values(client: TestClient):
+    # a topic may be repeated, and a number is a topic's name like any other string
+    for topics in (["Wasserstoff", "Ausbildung"], ["-14095670941"]):
+        assert client.get("/api/v1/search", params={"q": QUERY, "topic": topics}).is_success
+    twice = client.get("/api/v1/documents", params={"limit": [1, 2]})
+    assert twice.status_code == 422 and twice.json()["errors"][0]["type"] == "multiple_values"
 
 
 def test_why_it_matched(client: TestClient):

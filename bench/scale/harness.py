@@ -593,6 +593,8 @@ def run(args: argparse.Namespace) -> dict:
     args.logs = args.out.parent / f"{args.out.stem}-logs"
     shutil.rmtree(args.logs, ignore_errors=True)
     args.logs.mkdir(parents=True)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="kb-scale-", dir=args.workdir))
     print(f"work folder {workdir}, logs {args.logs}", flush=True)
     try:

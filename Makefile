@@ -15,7 +15,7 @@ export KB_INDEX
 CHROMIUM := /usr/bin/chromium
 DEJAVU  := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-matching bench-latency bench-curation clean
+.PHONY: install install-test browser-deps run serve ingest test lint format bench bench-quality bench-matching bench-latency bench-curation bench-filters clean
 
 install: $(VENV)/.installed
 
@@ -80,7 +80,11 @@ bench-latency: install-test
 bench-curation: install-test
 	$(BIN)/python bench/curation.py --out bench/results/curation.md
 
-bench: bench-quality bench-matching bench-latency bench-curation
+# what a filter costs a search, on 3,000 generated reports (builds its index: minutes)
+bench-filters: install
+	$(BIN)/python bench/filters.py --out bench/results/filters.md
+
+bench: bench-quality bench-matching bench-latency bench-curation bench-filters
 
 # Scale benchmark against txtai (issue 11; makes txtai's venv in bench/.venv-txtai).
 # Hours at full size; SCALE_ARGS="--quick" for a smoke run (then docs are left alone).

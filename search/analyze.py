@@ -30,6 +30,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 
@@ -47,6 +48,7 @@ ANALYZER_VERSION = "de-1"
 _W = r"(?:[^\W_]|[\u0300-\u036f])+"
 _GROUP = re.compile(rf"{_W}(?:[-\u2010\u2011]{_W})*")
 _PIECE = re.compile(_W)
+_HYPHENS = frozenset("-\u2010\u2011")
 
 # Per-character folds that NFKD does not give (or gives wrong for German).
 _CHAR_FOLD = dict(
@@ -339,9 +341,9 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 # -- analysis --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One emitted term and the span of the original text it came from."""
+class Term(NamedTuple):
+    """One emitted term and the span of the original text it came from (a named tuple:
+    a passage of a search hit gives a few hundred, and tuples are made fastest)."""
 
     term: str
     start: int
@@ -404,9 +406,18 @@ class Analyzer:
 
     def _terms(self, text: str, query: bool) -> tuple[Term, ...]:
         out: list[Term] = []
+        word_of = self._word
         for group in _GROUP.finditer(text):
             g0 = group.start()
-            pieces = list(_PIECE.finditer(group.group()))
+            whole = group.group()
+            if not _HYPHENS.intersection(whole):  # one piece: most words
+                w = word_of(whole, query)
+                if w is not None:
+                    out.append(Term(w.stem, g0, group.end(), False))
+                    for stem, s, e in w.parts:
+                        out.append(Term(stem, g0 + s, g0 + e, True))
+                continue
+            pieces = list(_PIECE.finditer(whole))
             joined = []
             for piece in pieces:
                 w = self._word(piece.group(), query)

@@ -242,32 +242,42 @@ def rank_documents(
     norm = 1.0 + doc_w + meta_w
     s_floor = s_floor if s_floor is not None else 0.0
 
+    # plain locals and tuples in the loop: it runs for every candidate of every query
+    documents, metadata = evidence.documents, evidence.metadata
+    coverage = evidence.coverage if use_lexical else {}
+    d_default, m_default = d_floor or 0.0, m_floor or 0.0
+    pass_w = 1 - sent_w
     doc_part: dict[str, float] = {}
-    best: dict[str, RankedDoc] = {}
+    # per document: (score, chunk, dense, coverage) of its best passage
+    best: dict[str, tuple[float, int, float, float]] = {}
     # topics: the best passage and the best coverage of a document count separately
     best_passage: dict[str, float] = {}
     best_cover: dict[str, float] = {}
     for c, d in owner.items():
-        if d not in doc_part:
-            doc_part[d] = doc_w * evidence.documents.get(
-                d, d_floor or 0.0
-            ) + meta_w * evidence.metadata.get(d, m_floor or 0.0)
-        p = (1 - sent_w) * passage.get(c, p_floor) + sent_w * sentence.get(c, s_floor)
-        dense = (p + doc_part[d]) / norm
-        cov = evidence.coverage.get(c, 0.0) if use_lexical else 0.0
+        part = doc_part.get(d)
+        if part is None:
+            part = doc_part[d] = doc_w * documents.get(d, d_default) + meta_w * metadata.get(
+                d, m_default
+            )
+        p = pass_w * passage.get(c, p_floor) + sent_w * sentence.get(c, s_floor)
+        dense = (p + part) / norm
+        cov = coverage.get(c, 0.0)
         score = dense + lexical_weight * cov if use_lexical else dense
         if topic:
-            best_passage[d] = max(p, best_passage.get(d, -math.inf))
-            best_cover[d] = max(cov, best_cover.get(d, 0.0))
+            if p > best_passage.get(d, -math.inf):
+                best_passage[d] = p
+            if cov > best_cover.get(d, 0.0):
+                best_cover[d] = cov
         prev = best.get(d)
-        if prev is None or score > prev.score or (score == prev.score and c < prev.chunk_id):
-            best[d] = RankedDoc(d, score, c, dense=dense, lexical=cov if use_lexical else None)
-    if topic:  # snippet: still the passage with the best fused score
-        for d, r in best.items():
-            r.dense = (best_passage[d] + doc_part[d]) / norm
-            r.lexical = best_cover[d] if use_lexical else None
-            r.score = r.dense + (lexical_weight * best_cover[d] if use_lexical else 0.0)
-    out = list(best.values())
+        if prev is None or score > prev[0] or (score == prev[0] and c < prev[1]):
+            best[d] = (score, c, dense, cov)
+    out = []
+    for d, (score, c, dense, cov) in best.items():
+        if topic:  # snippet: still the passage with the best fused score
+            cov = best_cover.get(d, 0.0)
+            dense = (best_passage[d] + doc_part[d]) / norm
+            score = dense + (lexical_weight * cov if use_lexical else 0.0)
+        out.append(RankedDoc(d, score, c, dense=dense, lexical=cov if use_lexical else None))
     out.sort(key=lambda r: (-r.score, r.doc_id))
     return out
 

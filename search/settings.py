@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         Ranking.HYBRID, description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )
     candidates: int = Field(100, ge=10, le=10_000, description="Chunks fetched per retriever")
+    search_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Searches that run at once in one process; more wait their turn. Python "
+        "runs one thread at a time, and threads that take turns mid-search cost CPU "
+        "(docs/performance.md): use 'kb serve --workers N' for more cores",
+    )
     # -- hybrid ranking (see search/ranking.py and docs/quality.md for the measurements)
     sentence_vectors: bool = Field(
         True,

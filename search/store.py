@@ -108,6 +108,9 @@ _OWNERS = {
 }
 
 #: documents' columns without the full text (result lists, metadata)
+#: documents whose metadata one store keeps in memory for the newest generation read
+META_CACHE_DOCUMENTS = 50_000
+
 _META_COLUMNS = (
     "id, source, sha256, format, title, date, event, location, organiser, topics, language, "
     "source_url, pages, n_chunks, added_at, updated_at, filename, original"
@@ -164,6 +167,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._meta_cache: tuple[int | None, dict[str, dict]] = (None, {})
 
     # -- connections and transactions ---------------------------------------------------
     @property
@@ -177,6 +181,7 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA mmap_size=1073741824")
             # Unicode lower case for filters (SQLite's lower() folds ASCII only)
             conn.create_function("fold", 1, _fold, deterministic=True)
             self._local.conn = conn
@@ -639,8 +644,29 @@ class Store:
         row = self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return row is not None
 
-    def documents_meta(self, doc_ids: Sequence[str]) -> dict[str, dict]:
-        """Metadata (no full text) of several documents by id."""
+    def documents_meta(
+        self, doc_ids: Sequence[str], generation: int | None = None
+    ) -> dict[str, dict]:
+        """Metadata (no full text) of several documents by id.
+
+        With the ``generation`` of the caller's read transaction, answers come from a
+        memory cache valid for that generation only (every search reads the metadata of
+        all its matching reports for the facets; about 1.2 ms per search on 3,000
+        reports from SQLite). The dicts are shared: callers must not change them.
+        """
+        if generation is None:
+            return self._read_meta(doc_ids)
+        cached_at, known = self._meta_cache
+        if cached_at != generation:
+            known = {}
+            self._meta_cache = (generation, known)
+        missing = [d for d in doc_ids if d not in known]
+        fetched = self._read_meta(missing) if missing else {}
+        if len(known) + len(fetched) <= META_CACHE_DOCUMENTS:
+            known.update(fetched)
+        return {d: m for d in doc_ids if (m := known.get(d) or fetched.get(d)) is not None}
+
+    def _read_meta(self, doc_ids: Sequence[str]) -> dict[str, dict]:
         rows = select_in(
             self.conn, f"SELECT {_META_COLUMNS} FROM documents WHERE id IN ({{marks}})", doc_ids
         )

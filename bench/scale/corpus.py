@@ -353,6 +353,18 @@ def render_report(sources: Sources, seed: int, index: int, passages: int) -> str
     return "\n".join(lines)
 
 
+def existing_corpus(spec: CorpusSpec, folder: Path, seed: int) -> CorpusInfo:
+    """What ``build_corpus`` wrote into ``folder`` earlier for ``spec`` and ``seed``.
+
+    Raises ValueError when the folder does not hold that many reports.
+    """
+    plan = spec.passage_plan(seed)
+    files = sorted(folder.glob("bericht-*.md")) if folder.is_dir() else []
+    if len(files) != len(plan):
+        raise ValueError(f"{folder} holds {len(files)} reports, not the {len(plan)} of {spec}")
+    return CorpusInfo(folder, len(plan), sum(plan), sum(f.stat().st_size for f in files))
+
+
 def build_corpus(spec: CorpusSpec, folder: Path, sources: Sources, seed: int) -> CorpusInfo:
     """Write the reports of ``spec`` into ``folder`` (must not exist or be empty)."""
     folder.mkdir(parents=True, exist_ok=True)

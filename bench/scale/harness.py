@@ -123,6 +123,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep corpora and indexes")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use --workdir itself as the work folder and keep it; a size whose index of "
+        "ours is already there (SIZE/index-ours, built from SIZE/corpus) is not ingested "
+        "again: its query and HTTP figures are new, its ingest figures are left empty",
+    )
+    parser.add_argument(
         "--peer-venv", type=Path, default=DEFAULT_VENV, help="txtai's virtualenv (made if missing)"
     )
     parser.add_argument(
@@ -468,17 +475,23 @@ def measure_size(
     logs.mkdir(parents=True, exist_ok=True)
     entry: dict = {"label": spec.label, "errors": [], "load_avg": [procs.load_average()]}
     errors = entry["errors"]
-    info = gen.build_corpus(spec, base / "corpus", sources, args.seed)
+    idx_ours, idx_peer = base / "index-ours", base / "index-txtai"
+    reused = args.reuse and (idx_ours / "manifest.json").is_file()
+    entry["reused_index"] = reused
+    if reused:
+        info = gen.existing_corpus(spec, base / "corpus", args.seed)
+    else:
+        info = gen.build_corpus(spec, base / "corpus", sources, args.seed)
     entry.update(reports=info.reports, passages=info.passages, corpus_bytes=info.bytes)
     print(f"{spec.label}: {info.reports:,} reports, {info.passages:,} passages", flush=True)
 
-    idx_ours, idx_peer = base / "index-ours", base / "index-txtai"
-    tasks = {
-        "ours": lambda: ingest_ours(
+    tasks = {}
+    if not reused:
+        tasks["ours"] = lambda: ingest_ours(
             base / "corpus", idx_ours, logs / "ingest-ours.log", args.timeout
         )
-    }
     if python is not None:
+        shutil.rmtree(idx_peer, ignore_errors=True)  # the peer is always ingested afresh
         passages_file = base / "passages.jsonl"
         count, seconds = export_passages(base / "corpus", passages_file)
         entry["peer_prep"] = {"passages": count, "seconds": seconds}
@@ -487,6 +500,7 @@ def measure_size(
         )
     ingests = alternate_ingest(tasks, _ingest_runs(args, info.reports), errors)
     entry["ingest"] = ingests
+    ours = reused or bool(ingests.get("ours"))
     entry["index_bytes"] = {
         name: procs.folder_bytes(idx) if ingests.get(name) else None
         for name, idx in (("ours", idx_ours), ("txtai", idx_peer))
@@ -499,10 +513,10 @@ def measure_size(
 
     print("  in-process queries ...", flush=True)
     try:
-        if not any(ingests.values()):
+        if not ours and not ingests.get("txtai"):
             raise StepFailed("skipped: no index was built")
         workers = start_workers(
-            idx_ours if ingests.get("ours") else None,
+            idx_ours if ours else None,
             idx_peer if ingests.get("txtai") else None,
             python,
             queries,
@@ -518,7 +532,7 @@ def measure_size(
     except StepFailed as exc:
         errors.append(f"in-process queries: {exc}")
 
-    if ingests.get("ours"):
+    if ours:
         print("  HTTP ...", flush=True)
         try:
             entry["http"] = http_bench(idx_ours, json.loads(queries.read_text()), args, logs)
@@ -538,6 +552,7 @@ def startup_costs(
     """Ingest of a one-report corpus: start-up cost, subtracted for time per report."""
     spec = gen.CorpusSpec(label="1 report", reports=1)
     base, logs = workdir / "startup", args.logs / "startup"
+    shutil.rmtree(base, ignore_errors=True)  # a kept work folder (--reuse): start afresh
     gen.build_corpus(spec, base / "corpus", sources, args.seed)
     tasks = {"ours": lambda: ingest_ours(base / "corpus", base / "i-ours", logs / "ours.log", 900)}
     if python is not None:
@@ -595,7 +610,12 @@ def run(args: argparse.Namespace) -> dict:
     args.logs.mkdir(parents=True)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="kb-scale-", dir=args.workdir))
+    if args.reuse:
+        if args.workdir is None:
+            raise SetupError("--reuse needs --workdir")
+        args.keep, workdir = True, args.workdir
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="kb-scale-", dir=args.workdir))
     print(f"work folder {workdir}, logs {args.logs}", flush=True)
     try:
         python, version = None, None

@@ -111,6 +111,10 @@ def table(results: dict) -> str:
 
     row("reports / passages", lambda s: f"{s['reports']:,} / {s['passages']:,}")
     row(
+        "index of ours",
+        lambda s: "reused (--reuse): ingest not measured" if s.get("reused_index") else "–",
+    )
+    row(
         "ingest, us (s)",
         lambda s: _num(_get(s, "ingest", "ours", "wall_s")) + _runs_note(_get(s, "ingest", "ours")),
     )

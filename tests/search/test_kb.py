@@ -187,3 +187,69 @@ def test_lookups_by_many_ids_are_batched_below_sqlites_variable_limit(kb: Knowle
     store = kb.index.current().store
     assert store.chunk_docs(many) == {1: "a", 2: "a"}
     assert set(store.chunks(many)) == {1, 2}
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_searches_take_turns_up_to_the_configured_number(tmp_path, monkeypatch, limit):
+    """``search_concurrency`` searches run at once; more wait, none is refused."""
+    import threading
+
+    kb = KnowledgeBase.open(
+        Settings(index=tmp_path / "index", embedder="fake", search_concurrency=limit)
+    )
+    kb.add_document("a", _doc("a.md", "Wasserstoff für die Stahlindustrie"))
+    inside, most, lock = 0, 0, threading.Lock()
+    real = kb._search
+
+    def counted(*args):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            threading.Event().wait(0.02)  # long enough for the others to arrive
+            return real(*args)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(kb, "_search", counted)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(kb.search("Wasserstoff").total))
+        for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kb.close()
+    assert results == [1] * 6
+    assert most == limit
+
+
+def test_document_metadata_is_cached_per_generation_and_fresh_after_a_write(kb: KnowledgeBase):
+    kb.add_document("a", _doc("a.md", "Wasserstoff", title="Alt"))
+    with kb.index.reading() as view:
+        first = view.store.documents_meta(["a"], view.generation)
+        again = view.store.documents_meta(["a"], view.generation)
+        assert again["a"] is first["a"]  # served from memory
+        gen = view.generation
+    kb.update_metadata("a", {"title": "Neu", "topics": ["Energie"]})
+    with kb.index.reading() as view:
+        assert view.generation > gen
+        assert view.store.documents_meta(["a"], view.generation)["a"]["title"] == "Neu"
+    hit = kb.search("Wasserstoff")
+    assert hit.results[0].title == "Neu"
+    assert [f.value for f in hit.facets["topics"]] == ["Energie"]
+
+
+def test_warm_up_moves_loaded_objects_out_of_the_collectors_sight(kb: KnowledgeBase):
+    import gc
+
+    gc.unfreeze()
+    kb.warm_up()
+    try:
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -49,3 +49,31 @@ def test_an_english_query_marks_the_german_sentence_it_matched(tmp_path):
     (mark,) = hit.marks
     assert mark.kind == "semantic" and "Wasserstoff" in hit.snippet[mark.start : mark.end]
     kb.close()
+
+
+def test_to_dict_is_the_plain_json_of_every_field(kb: KnowledgeBase):
+    """``to_dict`` (built field by field) equals ``dataclasses.asdict`` with highlight
+    pairs as lists, so the API and ``kb search --json`` keep their shape."""
+    import dataclasses
+    import json
+
+    kb.add_document(
+        "a",
+        NewDocument(
+            source="a.md",
+            sha256="x",
+            text="Wasserstoff für die Stahlindustrie.",
+            chunks=[Chunk(text="Wasserstoff für die Stahlindustrie.", position=0)],
+            title="Bericht",
+            topics=["Energie", "Stahl"],
+        ),
+    )
+    response = kb.search("Wasserstoff")
+    assert response.results[0].highlights and response.results[0].marks
+    expected = dataclasses.asdict(response)
+    for hit in expected["results"]:
+        hit["highlights"] = [list(h) for h in hit["highlights"]]
+    got = response.to_dict()
+    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    got["results"][0]["topics"].append("x")  # a copy: the response stays as it was
+    assert response.results[0].topics == ["Energie", "Stahl"]

@@ -9,6 +9,7 @@ import pytest
 from bench.scale.corpus import (
     PASSAGE_WEIGHTS,
     build_corpus,
+    existing_corpus,
     load_sources,
     parse_size,
     plan_for_passages,
@@ -88,3 +89,12 @@ def test_refuses_a_folder_with_files(sources, tmp_path):
     (tmp_path / "old.md").write_text("x")
     with pytest.raises(ValueError, match="not empty"):
         build_corpus(parse_size("2"), tmp_path, sources, seed=1)
+
+
+def test_a_kept_corpus_is_recognised_for_reuse_and_a_wrong_one_refused(sources, tmp_path):
+    built = build_corpus(parse_size("40p"), tmp_path / "c", sources, seed=3)
+    assert existing_corpus(parse_size("40p"), tmp_path / "c", seed=3) == built
+    with pytest.raises(ValueError, match="not the"):
+        existing_corpus(parse_size("12"), tmp_path / "c", seed=3)
+    with pytest.raises(ValueError, match="holds 0 reports"):
+        existing_corpus(parse_size("40p"), tmp_path / "missing", seed=3)

@@ -383,10 +383,9 @@ def serve(
     one) unless --create is given.
     """
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from api.app import create_app
-    from api.serving import NoDelayConfig
+    from api.serving import BalancedMultiprocess, NoDelayConfig, port_is_free
     from search.errors import IndexNotFound
 
     settings = _settings(index)  # a bad KB_* setting stops here, before the model loads
@@ -400,10 +399,12 @@ def serve(
         # each worker process builds its app from the environment: pass the index on
         kb.close()
         os.environ["KB_INDEX"] = str(Path(settings.index).resolve())
+        if not port_is_free(host, port):
+            raise click.ClickException(f"{host}:{port} is in use by another program")
         config = NoDelayConfig(
             "api.app:app_from_environment", factory=True, workers=workers, host=host, port=port
         )
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        BalancedMultiprocess(config).run()
         return
     try:
         uvicorn.run(create_app(settings, kb), host=host, port=port)

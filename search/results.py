@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from urllib.parse import quote
 
@@ -125,23 +126,21 @@ def _hit_dict(hit: SearchHit) -> dict:
 
 def count_facets(metas: list[dict]) -> dict[str, list[FacetValue]]:
     """Facet values of these reports, most frequent first (ties by value)."""
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-
-    def add(facet: str, value: str | None) -> None:
-        if value:
-            counts[facet][value] = counts[facet].get(value, 0) + 1
-
-    for meta in metas:
-        for topic in dict.fromkeys(meta["topics"]):
-            add("topics", topic)
-        add("years", (meta["date"] or "")[:4] or None)
-        add("organisers", meta["organiser"])
-        add("events", meta["event"])
-        add("formats", meta["format"])
-    return {
-        name: [FacetValue(v, c) for v, c in sorted(values.items(), key=lambda i: (-i[1], i[0]))]
-        for name, values in counts.items()
+    counts = {
+        "topics": Counter(t for m in metas for t in dict.fromkeys(m["topics"]) if t),
+        "years": Counter(m["date"][:4] for m in metas if m["date"]),
+        "organisers": Counter(m["organiser"] for m in metas if m["organiser"]),
+        "events": Counter(m["event"] for m in metas if m["event"]),
+        "formats": Counter(m["format"] for m in metas if m["format"]),
     }
+    return {
+        name: [FacetValue(v, c) for v, c in sorted(counts[name].items(), key=_by_count)]
+        for name in FACETS
+    }
+
+
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 def build_hits(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from api.serving import NoDelayConfig
+from api.serving import NoDelayConfig, port_is_free
 
 
 def test_connections_of_the_shared_socket_send_at_once():
@@ -20,3 +20,26 @@ def test_connections_of_the_shared_socket_send_at_once():
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         listener.close()
+
+
+def test_each_worker_gets_a_socket_of_its_own_on_one_port():
+    config = NoDelayConfig("api.app:app_from_environment", host="127.0.0.1", port=0, workers=2)
+    first = config.bind_socket()
+    second = config.bind_socket()
+    try:
+        assert first.getsockname() == second.getsockname()
+        assert first.fileno() != second.fileno()
+        for sock in (first, second):
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) != 0
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_port_in_use_is_seen_before_sharing_it_silently():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert not port_is_free("127.0.0.1", port)
+    assert port_is_free("127.0.0.1", port)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import fake_env, kb_serve, run_kb
+from tests.live import fake_env, kb_serve, kb_server, run_kb
 
 from .test_concurrency import _report
 
@@ -35,3 +35,83 @@ def test_two_workers_answer_and_both_see_a_new_report(tmp_path: Path):
                     assert hit.status_code == 200
     log = (tmp_path / "server.log").read_text()
     assert log.count("Application startup complete") == 2 and "Traceback" not in log
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _connections_per_process(pids: list[int], port: int) -> dict[int, int]:
+    """Established TCP connections to ``port`` held by each of ``pids`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = fd.readlink().name
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts[pid] = held
+    return counts
+
+
+def test_connections_opened_at_once_spread_over_the_workers(tmp_path: Path):
+    """One socket per worker (SO_REUSEPORT): 16 kept-alive connections opened together
+    do not all land on the worker that woke first."""
+    env = fake_env()
+    folder = tmp_path / "berichte"
+    folder.mkdir()
+    _report(folder, "bericht", 1, "Recycling")
+    index = tmp_path / "index"
+    assert run_kb("ingest", str(folder), "--index", str(index), "-q", env=env).returncode == 0
+    with kb_server(index, tmp_path / "server.log", "--workers", "2", env=env) as (base, proc):
+        port = int(base.rsplit(":", 1)[1])
+        clients = [httpx.Client(base_url=base) for _ in range(16)]
+        try:
+            for client in clients:
+                assert client.get("/api/v1/search", params={"q": "Recycling"}).status_code == 200
+            workers = _children(proc.pid)
+            counts = _connections_per_process(workers, port)
+        finally:
+            for client in clients:
+                client.close()
+    held = [n for n in counts.values() if n]
+    assert sum(held) == 16, counts
+    assert len(held) == 2, counts  # both workers hold some (all on one: p ≈ 3e-5)
+
+
+def test_workers_refuse_a_port_another_program_listens_on(tmp_path: Path):
+    """SO_REUSEPORT would let the workers share a port with a program already on it."""
+    import socket
+
+    env = fake_env()
+    index = tmp_path / "index"
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run_kb(
+            "serve", "--index", str(index), "--create", "--workers", "2", "--port", port, env=env
+        )
+    assert done.returncode == 1
+    assert "is in use by another program" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -181,7 +181,6 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA mmap_size=1073741824")
             # Unicode lower case for filters (SQLite's lower() folds ASCII only)
             conn.create_function("fold", 1, _fold, deterministic=True)
             self._local.conn = conn

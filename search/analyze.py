@@ -455,6 +455,17 @@ class Analyzer:
         """Unique terms of a query, in order of first appearance."""
         return list(dict.fromkeys(t.term for t in self.terms(text, query=True)))
 
+    def query_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The words of a query in order: (whole term, its compound parts). Flattened,
+        they are ``query_terms``."""
+        words: list[tuple[str, list[str]]] = []
+        for t in self.terms(text, query=True):
+            if t.part and words:
+                words[-1][1].append(t.term)
+            else:
+                words.append((t.term, []))
+        return [(whole, tuple(parts)) for whole, parts in words]
+
     def match_spans(self, text: str, query: str) -> list[tuple[int, int]]:
         """Spans of ``text`` to mark for ``query``: sorted, non-overlapping.
 

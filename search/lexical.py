@@ -121,6 +121,16 @@ def search(
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
+def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+    """How many passages hold each of ``terms`` (absent terms are left out)."""
+    return {
+        term: int(count)
+        for term, count in select_in(
+            conn, "SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", list(terms)
+        )
+    }
+
+
 def term_chunks(
     conn: sqlite3.Connection, terms: Sequence[str], chunk_ids: Collection[int]
 ) -> tuple[dict[str, set[int]], dict[str, int]]:

@@ -248,8 +248,11 @@ def test_warm_up_moves_loaded_objects_out_of_the_collectors_sight(kb: KnowledgeB
     import gc
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     kb.warm_up()
     try:
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == 10_000  # young objects: collected less often
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -120,3 +120,45 @@ def test_fts_query_strips_nul_and_quotes(fts):
     assert match(fts, fts_query(['gamma\x00" OR "alpha'])) == []
     assert match(fts, fts_query(["gamma\x00"])) == [6]
     assert fts_query(["\x00"]) == ""
+
+
+def test_query_words_group_each_words_parts_and_flatten_to_the_query_terms():
+    analyzer = Analyzer()
+    query = "Wasserstoffstrategie und Fachkräfte"
+    words = analyzer.query_words(query)
+    assert [w for w, _ in words] == ["wasserstoffstrategi", "fachkraft"]
+    assert "wasserstoff" in words[0][1] and "kraft" in words[1][1]
+    assert [t for w, parts in words for t in (w, *parts)] == analyzer.query_terms(query)
+
+
+def test_bm25_candidates_use_the_parts_of_a_word_only_where_the_index_lacks_it(
+    kb: KnowledgeBase,
+):
+    """A known compound finds its passages itself; its common parts ("werk") would make
+    FTS5 score every passage holding them. An unknown compound falls back to its parts."""
+    from search import retrieval
+
+    def doc(source: str, text: str) -> NewDocument:
+        return NewDocument(
+            source=source,
+            sha256=source,
+            text=text,
+            chunks=[Chunk(text=text, position=0)],
+            title="Bericht",
+        )
+
+    kb.add_document("netz", doc("netz.md", "Das Netzwerk der Betriebe trifft sich."))
+    kb.add_document("werk", doc("werk.md", "Das Werk in Kassel stellt Achsen her."))
+    analyzer = kb.analyzer
+    with kb.index.reading() as view:
+        known = retrieval.candidate_terms(view, analyzer.query_words("Netzwerk"))
+        unknown = retrieval.candidate_terms(view, analyzer.query_words("Netzwerkpflege"))
+        hits = retrieval.lexical(view, [], 10, words=analyzer.query_words("Netzwerk"))
+        every = retrieval.lexical(view, analyzer.query_terms("Netzwerk"), 10)
+    assert known == ["netzwerk"]
+    assert unknown[0] == "netzwerkpfleg" and {"netzwerk", "werk"} <= set(unknown)
+    chunk_docs = kb.index.current().store.chunk_docs
+    assert set(chunk_docs([c for c, _ in hits]).values()) == {"netz"}
+    assert set(chunk_docs([c for c, _ in every]).values()) == {"netz", "werk"}
+    # the hybrid search still counts the parts in the coverage of its candidates
+    assert kb.search("Netzwerk", ranking="hybrid").results[0].id == "netz"

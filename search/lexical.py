@@ -142,10 +142,7 @@ def term_chunks(
     """
     wanted = list(dict.fromkeys(terms))
     df = dict.fromkeys(wanted, 0)
-    for term, count in select_in(
-        conn, "SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted
-    ):
-        df[term] = int(count)
+    df.update(document_frequencies(conn, wanted))
     members: dict[str, set[int]] = {t: set() for t in wanted}
     for rowid, whole, parts, title in select_in(
         conn,

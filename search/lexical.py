@@ -132,7 +132,10 @@ def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict
 
 
 def term_chunks(
-    conn: sqlite3.Connection, terms: Sequence[str], chunk_ids: Collection[int]
+    conn: sqlite3.Connection,
+    terms: Sequence[str],
+    chunk_ids: Collection[int],
+    known_df: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, set[int]], dict[str, int]]:
     """Which of ``chunk_ids`` contain each term (in any column), and each term's document
     frequency over all chunks.
@@ -142,7 +145,7 @@ def term_chunks(
     """
     wanted = list(dict.fromkeys(terms))
     df = dict.fromkeys(wanted, 0)
-    df.update(document_frequencies(conn, wanted))
+    df.update(document_frequencies(conn, wanted) if known_df is None else known_df)
     members: dict[str, set[int]] = {t: set() for t in wanted}
     for rowid, whole, parts, title in select_in(
         conn,
@@ -158,15 +161,20 @@ def term_chunks(
 
 
 def coverage(
-    conn: sqlite3.Connection, terms: Sequence[str], chunk_ids: Collection[int], n_chunks: int
+    conn: sqlite3.Connection,
+    terms: Sequence[str],
+    chunk_ids: Collection[int],
+    n_chunks: int,
+    df: Mapping[str, int] | None = None,
 ) -> dict[int, float]:
     """IDF-weighted share of the query ``terms`` each of ``chunk_ids`` contains.
 
-    ``n_chunks`` is the number of all chunks (the IDF's N).
+    ``n_chunks`` is the number of all chunks (the IDF's N); ``df``, the terms' document
+    frequencies if the caller looked them up already (``document_frequencies``).
     """
     if not terms or not chunk_ids:
         return {}
-    members, df = term_chunks(conn, terms, chunk_ids)
+    members, df = term_chunks(conn, terms, chunk_ids, df)
     return term_coverage(members, chunk_ids, n_chunks, df)
 
 

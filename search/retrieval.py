@@ -15,7 +15,7 @@ held at that transaction's generation, so every id they return resolves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,18 +111,8 @@ def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) ->
     return _vectors(view, "fields", qvec, FIELD_FACTOR * n, within)
 
 
-def lexical(
-    view: View,
-    terms: list[str],
-    n: int,
-    within: Scope | None = None,
-    words: Sequence[tuple[str, tuple[str, ...]]] | None = None,
-) -> Scored:
-    """The n passages with the best BM25 for the query terms; given the query's
-    ``words``, for their whole terms and only those parts that stand in for a word the
-    index does not know (``candidate_terms``)."""
-    if words:
-        terms = candidate_terms(view, words)
+def lexical(view: View, terms: list[str], n: int, within: Scope | None = None) -> Scored:
+    """The n passages with the best BM25 for the query terms."""
     if not terms:
         return []
     if within is None or within.chunks is not None:
@@ -133,18 +123,19 @@ def lexical(
     return _admitted(view, "passages", hits, within)[:n]
 
 
-def candidate_terms(view: View, words: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
+def candidate_terms(
+    words: Sequence[tuple[str, tuple[str, ...]]], df: Mapping[str, int]
+) -> list[str]:
     """The terms the BM25 candidate search looks for: every word's whole term, and the
-    compound parts of a word only where no passage holds the whole word.
+    compound parts of a word only where no passage holds the whole word (``df``: the
+    document frequencies of the query terms).
 
     A known compound finds its passages by itself, also inside longer compounds (their
     parts are indexed). Its parts are common words ("werk" of "Netzwerk" is in a third
     of the passages of a news corpus) and made FTS5 score half the corpus: 21-29 ms of a
     search at 100,000 passages. They still count in every candidate's coverage.
     """
-    wholes = list(dict.fromkeys(w for w, _ in words))
-    df = lexical_index.document_frequencies(view.store.conn, wholes)
-    out = list(wholes)
+    out = [whole for whole, _ in words]
     for whole, parts in words:
         if not df.get(whole):
             out.extend(parts)
@@ -182,7 +173,9 @@ def collect(
         passages = dense(view, qvec, n, within)
         if weights.sentence or weights.document or weights.metadata:
             field_hits = fields(view, qvec, n, within)
-    lex = lexical(view, terms, n, within, words)
+    # given the query's words: one frequency lookup for the BM25 terms and the coverage
+    df = lexical_index.document_frequencies(view.store.conn, terms) if words else None
+    lex = lexical(view, candidate_terms(words, df) if words else terms, n, within)
     # owners come from the mirror, held at this read's generation: no store reads
     seen.chunk_docs = view.mirror.owners["passages"].docs(
         [c for c, _ in passages] + [c for c, _ in lex]
@@ -196,7 +189,7 @@ def collect(
         candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
         candidates |= {c for c, _, _ in ev.sentences}
         ev.coverage = lexical_index.coverage(
-            view.store.conn, terms, candidates, view.store.chunk_count()
+            view.store.conn, terms, candidates, view.store.chunk_count(), df
         )
     return ev, seen
 

@@ -150,10 +150,15 @@ def test_bm25_candidates_use_the_parts_of_a_word_only_where_the_index_lacks_it(
     kb.add_document("netz", doc("netz.md", "Das Netzwerk der Betriebe trifft sich."))
     kb.add_document("werk", doc("werk.md", "Das Werk in Kassel stellt Achsen her."))
     analyzer = kb.analyzer
+
+    def candidates(view, query: str) -> list[str]:
+        df = lexical.document_frequencies(view.store.conn, analyzer.query_terms(query))
+        return retrieval.candidate_terms(analyzer.query_words(query), df)
+
     with kb.index.reading() as view:
-        known = retrieval.candidate_terms(view, analyzer.query_words("Netzwerk"))
-        unknown = retrieval.candidate_terms(view, analyzer.query_words("Netzwerkpflege"))
-        hits = retrieval.lexical(view, [], 10, words=analyzer.query_words("Netzwerk"))
+        known = candidates(view, "Netzwerk")
+        unknown = candidates(view, "Netzwerkpflege")
+        hits = retrieval.lexical(view, known, 10)
         every = retrieval.lexical(view, analyzer.query_terms("Netzwerk"), 10)
     assert known == ["netzwerk"]
     assert unknown[0] == "netzwerkpfleg" and {"netzwerk", "werk"} <= set(unknown)

@@ -81,6 +81,13 @@ def main() -> None:
 @click.option(
     "--prune", is_flag=True, help="Remove reports whose files vanished from the folders given"
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes that embed: 0 = one per CPU core (at most 4), 1 = this one only "
+    "[default: KB_EMBED_PROCESSES or 0]",
+)
 def ingest(
     paths: tuple[Path, ...],
     index: Path | None,
@@ -88,17 +95,21 @@ def ingest(
     force: bool,
     quiet: bool,
     prune: bool,
+    processes: int | None,
 ) -> None:
     """Add reports (.txt, .md, .pdf, .docx; folders recursively) to the knowledge base.
 
     Unchanged files are skipped; the same file under another name is recorded as a
     further source of its report. Files that cannot be read are listed with the reason;
-    the exit code is 1 if any file failed.
+    the exit code is 1 if any file failed. Large batches are embedded by helper
+    processes, one per core, while the batch before is written.
     """
     from ingest.pipeline import FileResult, ingest_files, iter_files
     from ingest.pipeline import prune as prune_missing
 
     settings = _settings(index, embedder)
+    if processes is not None:
+        settings = settings.model_copy(update={"embed_processes": processes})
     kb = _open(settings, create=True)
     files = list(iter_files(paths))
     show_bar = sys.stderr.isatty() and not quiet

@@ -20,13 +20,14 @@ import fnmatch
 import hashlib
 import os
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from search.errors import KBError
 from search.kb import Incoming, KnowledgeBase
-from search.models import NewDocument
+from search.models import NewDocument, Written
 
 from .chunk import chunk_document
 from .errors import ExtractionError
@@ -371,8 +372,14 @@ def _prepare(
 
 def _write(kb: KnowledgeBase, pending: list[_Pending], actor: str) -> list[FileResult]:
     """Write prepared files together; each gets its own result."""
+    return _results(pending, kb.add_documents([p.item for p in pending], actor=actor))
+
+
+def _results(
+    pending: Sequence[_Pending], outcomes: Sequence[Written | Exception]
+) -> list[FileResult]:
+    """The result of each written file, from the knowledge base's outcome."""
     results = []
-    outcomes = kb.add_documents([p.item for p in pending], actor=actor)
     for p, written in zip(pending, outcomes, strict=True):
         if isinstance(written, ExtractionError):
             results.append(FileResult.problem(p.shown, written))
@@ -454,28 +461,34 @@ def ingest_files(
     """
     limits = Limits.from_settings(kb.settings)
     report = IngestReport()
-    waiting: list[FileResult | _Pending] = []  # in file order, results and pending files
+    groups: deque[list[FileResult | _Pending]] = deque()  # read, not yet reported
 
-    def flush() -> None:
-        pending = [w for w in waiting if isinstance(w, _Pending)]
-        written = iter(_write(kb, pending, actor) if pending else [])
-        for entry in waiting:
-            result = next(written) if isinstance(entry, _Pending) else entry
-            report.results.append(result)
-            if on_file is not None:
-                on_file(result)
-        waiting.clear()
+    def batches() -> Iterator[list[Incoming]]:
+        waiting: list[FileResult | _Pending] = []  # in file order: results and pending
+        chunks = 0
+        for item in files:
+            entry = _read_and_prepare(kb, item, limits, force)
+            waiting.append(entry)
+            if isinstance(entry, _Pending):
+                chunks += len(entry.item.doc.chunks)
+            pending = [w.item for w in waiting if isinstance(w, _Pending)]
+            if len(pending) >= BATCH_FILES or chunks >= BATCH_CHUNKS:
+                groups.append(waiting)
+                yield pending
+                waiting, chunks = [], 0
+        if waiting:
+            groups.append(waiting)
+            yield [w.item for w in waiting if isinstance(w, _Pending)]
 
     with kb.bulk():
-        for item in files:
-            waiting.append(_read_and_prepare(kb, item, limits, force))
-            pending = [w for w in waiting if isinstance(w, _Pending)]
-            if (
-                len(pending) >= BATCH_FILES
-                or sum(len(p.item.doc.chunks) for p in pending) >= BATCH_CHUNKS
-            ):
-                flush()
-        flush()
+        for outcomes in kb.add_batches(batches(), actor=actor):
+            waiting = groups.popleft()
+            written = iter(_results([w for w in waiting if isinstance(w, _Pending)], outcomes))
+            for entry in waiting:
+                result = next(written) if isinstance(entry, _Pending) else entry
+                report.results.append(result)
+                if on_file is not None:
+                    on_file(result)
     return report
 
 

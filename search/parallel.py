@@ -1,0 +1,174 @@
+"""Embedding large batches on several cores, for bulk writes (``kb ingest``, reindex).
+
+The default embedder runs one BLAS thread (a second one only spins, see
+``docs/performance.md``) and its tokenizer and glue hold the GIL, so more cores need
+more processes. :class:`EmbeddingPool` is an :class:`Embedder` that splits a large
+call into shares of about equal text length: the calling process embeds the first
+share itself while helper processes embed the others. :meth:`EmbeddingPool.submit`
+gives all shares to helpers and returns at once, so that a bulk write analyses and
+commits one batch while the next is embedded. Small calls (a short upload, a query)
+never leave the calling process.
+
+Helpers are started with ``spawn`` (safe in a process with threads, such as the
+server) and build the same embedder from its config string. If a helper cannot
+start or dies, the pool embeds in the calling process from then on, with a warning:
+a bulk write never fails for want of helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import numpy as np
+
+from .embedders import Embedder, get_embedder
+
+log = logging.getLogger(__name__)
+
+#: a call with less text (characters) stays in the calling process: it embeds in about
+#: 30 ms, and shipping texts and vectors between processes costs about 1 ms
+MIN_CHARS = 5_000
+#: processes when the setting is 0 (auto): one per core, up to this many
+MAX_AUTO_PROCESSES = 4
+
+_worker_embedder: Embedder | None = None
+
+
+def auto_processes(setting: int) -> int:
+    """Processes to embed with: the setting, or for 0 the cores (at most 4)."""
+    if setting > 0:
+        return setting
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_PROCESSES))
+
+
+def _start_helper(spec: str, dim: int) -> None:
+    global _worker_embedder
+    _worker_embedder = get_embedder(spec)
+    if _worker_embedder.dim != dim:
+        raise RuntimeError(f"embedder {spec!r} gives {_worker_embedder.dim}-d vectors, not {dim}")
+
+
+def _embed_in_helper(texts: list[str]) -> np.ndarray:
+    assert _worker_embedder is not None, "helper started without an embedder"
+    return _worker_embedder.embed_passages(texts)
+
+
+def split_evenly(texts: Sequence[str], shares: int) -> list[tuple[int, int]]:
+    """Cut ``texts`` into at most ``shares`` consecutive ranges of about equal total
+    length (the embedder's work follows the tokens); no range is empty."""
+    total = sum(len(t) + 1 for t in texts)
+    bounds, start, acc = [], 0, 0
+    for i, text in enumerate(texts):
+        acc += len(text) + 1
+        if len(bounds) < shares - 1 and acc * shares >= total * (len(bounds) + 1):
+            bounds.append((start, i + 1))
+            start = i + 1
+    if start < len(texts):
+        bounds.append((start, len(texts)))
+    return bounds
+
+
+class EmbeddingPool(Embedder):
+    """``embedder`` spread over ``processes`` processes (this one and helpers) for large
+    calls; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, embedder: Embedder, processes: int, min_chars: int = MIN_CHARS) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.dim = embedder.dim
+        self.processes = max(1, processes)
+        self.min_chars = min_chars
+        self._executor: ProcessPoolExecutor | None = None
+        self._broken = self.processes == 1
+
+    def __enter__(self) -> EmbeddingPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts``, the same as the wrapped embedder's."""
+        if self._broken or sum(map(len, texts)) < self.min_chars:
+            return self.inner.embed_passages(texts)
+        ranges = split_evenly(texts, self.processes)
+        executor = self._pool()
+        if executor is None or len(ranges) < 2:
+            return self.inner.embed_passages(texts)
+        try:
+            futures: list[Future] = [
+                executor.submit(_embed_in_helper, list(texts[a:b])) for a, b in ranges[1:]
+            ]
+        except Exception as exc:  # noqa: BLE001 - a pool that cannot take work
+            return self._give_up(exc, texts)
+        first = self.inner.embed_passages(texts[ranges[0][0] : ranges[0][1]])
+        try:
+            rest = [f.result() for f in futures]
+        except Exception as exc:  # noqa: BLE001 - a helper died: embed its share here
+            return self._give_up(exc, texts)
+        return np.concatenate([first, *rest]).astype(np.float32, copy=False)
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], np.ndarray]:
+        """Start embedding ``texts`` in the helpers and return at once; calling the
+        result waits for the vectors. The calling process is free meanwhile (a bulk
+        write analyses and commits the batch before). Small or failing calls are
+        embedded when the result is called, in this process."""
+        texts = list(texts)
+        executor = None
+        if not self._broken and sum(map(len, texts)) >= self.min_chars:
+            executor = self._pool()
+        if executor is None:
+            return lambda: self.embed_passages(texts)
+        try:
+            futures = [
+                executor.submit(_embed_in_helper, texts[a:b])
+                for a, b in split_evenly(texts, self.processes)
+            ]
+        except Exception as exc:  # noqa: BLE001 - a pool that cannot take work
+            problem = exc
+            return lambda: self._give_up(problem, texts)
+
+        def result() -> np.ndarray:
+            try:
+                parts = [f.result() for f in futures]
+            except Exception as exc:  # noqa: BLE001 - a helper died: embed here
+                return self._give_up(exc, texts)
+            return np.concatenate(parts).astype(np.float32, copy=False)
+
+        return result
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if self._executor is None and not self._broken:
+            try:
+                self._executor = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_helper,
+                    initargs=(self.name, self.dim),
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. no more processes allowed
+                self._give_up(exc, ())
+        return self._executor
+
+    def _give_up(self, exc: BaseException, texts: Sequence[str]) -> np.ndarray:
+        log.warning(
+            "embedding in one process from now on: a helper process failed (%s: %s)",
+            type(exc).__name__,
+            exc,
+        )
+        self._broken = True
+        self.close()
+        return self.inner.embed_passages(texts)
+
+    def close(self) -> None:
+        """Stop the helper processes."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

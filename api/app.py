@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     )
     app.state.kb = None
     app.state.sessions = None
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings  # served by api.deps.app_settings
     errors.install(app)
     caching.install(app)
     app.include_router(health.router)

@@ -42,11 +42,13 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return any(t.strip().removeprefix("W/") == opaque for t in if_none_match.split(","))
 
 
-def conditional_get(request: Request, response: Response, kb: KBDep) -> None:
+async def conditional_get(request: Request, response: Response, kb: KBDep) -> None:
     """Dependency of the API's GET routes: ETag and Cache-Control, 304 when unchanged.
 
     The tag is taken before the answer is built, so an answer is never tagged newer than
-    the state it shows (at worst older, which costs one full answer).
+    the state it shows (at worst older, which costs one full answer). It runs on the
+    event loop: the generation is one stat and one indexed SQLite row (microseconds),
+    less than a hop to the thread pool.
     """
     store, generation = kb.generation()
     headers = {"ETag": entity_tag(request, store, generation), "Cache-Control": API_CACHE_CONTROL}

@@ -64,7 +64,7 @@ def _query_fields(dependant: Any) -> Iterator[Any]:
         yield from _query_fields(sub)
 
 
-def one_value_each(request: Request) -> None:
+async def one_value_each(request: Request) -> None:
     """Refuse a single-valued query parameter given more than once (``event=a&event=b``).
 
     Left alone, the last value would win silently: a portal's bug would go unseen, and

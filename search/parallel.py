@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -47,9 +49,19 @@ def auto_processes(setting: int) -> int:
 
 def _start_helper(spec: str, dim: int) -> None:
     global _worker_embedder
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a killed writer (kill -9) must not leave helpers behind
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _worker_embedder = get_embedder(spec)
     if _worker_embedder.dim != dim:
         raise RuntimeError(f"embedder {spec!r} gives {_worker_embedder.dim}-d vectors, not {dim}")
+
+
+def _exit_with(sentinel: int) -> None:
+    """End this helper when the writing process ends, however it ended: the helpers wait
+    on a queue whose pipe they hold both ends of, so they would not notice otherwise."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _embed_in_helper(texts: list[str]) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,47 @@ def test_pool_with_the_default_model_gives_its_vectors():
     with EmbeddingPool(inner, processes=2, min_chars=0) as pool:
         vectors = pool.submit(TEXTS)()
     assert np.allclose(vectors, inner.embed_passages(TEXTS), atol=1e-5)
+
+
+HOLDER = """
+import sys, time
+from search.embedders import FakeEmbedder
+from search.parallel import EmbeddingPool
+pool = EmbeddingPool(FakeEmbedder(), processes=2, min_chars=0)
+pool.submit(["Wasserstoff " * 50] * 40)()
+print(" ".join(str(p) for p in pool._executor._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def test_helpers_end_when_the_writing_process_is_killed(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        helpers = [int(pid) for pid in holder.stdout.readline().split()]
+        assert helpers
+        assert all(Path(f"/proc/{pid}").exists() for pid in helpers)
+        holder.kill()  # SIGKILL: no clean-up runs in the writer
+        holder.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_running(pid) for pid in helpers):
+            time.sleep(0.1)
+        assert not any(_running(pid) for pid in helpers)
+    finally:
+        holder.kill()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

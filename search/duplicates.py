@@ -8,8 +8,11 @@
   their fingerprints differ in at most ``MAX_DISTANCE`` bits. Measured on the bundled
   corpus: each PDF against the Markdown it was made from differs in 1-3 bits, unrelated
   reports in 21 or more. To find candidates without reading every fingerprint, each is
-  cut into eight 8-bit bands stored with an index: fingerprints within 7 bits share at
-  least one band exactly (pigeonhole).
+  cut into four 16-bit bands stored with an index (multi-index hashing): of two
+  fingerprints within 7 bits, at least one band differs in at most one bit
+  (pigeonhole), so a lookup asks for each band's value and its 16 one-bit neighbours.
+  A band then matches about 1 in 960 unrelated reports; the eight 8-bit bands before
+  matched 1 in 32, and at 30,000 reports that lookup cost 7 ms of every report written.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ CREATE TABLE IF NOT EXISTS aliases (
     added_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id);
--- the eight 8-bit bands of each document's SimHash, to find near-duplicate candidates
+-- the four 16-bit bands of each document's SimHash, to find near-duplicate candidates
 CREATE TABLE IF NOT EXISTS simhash_bands (
     band   INTEGER NOT NULL,
     value  INTEGER NOT NULL,
@@ -41,8 +44,11 @@ CREATE INDEX IF NOT EXISTS simhash_bands_doc ON simhash_bands(doc_id);
 
 #: fingerprints differing in at most this many of 64 bits are near duplicates
 MAX_DISTANCE = 7
-_BANDS = 8
+_BANDS = 4
 _BAND_BITS = 64 // _BANDS
+# 7 differing bits over 4 bands leave one band within 1 bit (7 < 4 * 2): the lookup
+# radius of a band is one bit; a larger MAX_DISTANCE needs a larger radius
+assert MAX_DISTANCE < 2 * _BANDS
 _WORD = re.compile(r"\w+")
 
 
@@ -83,14 +89,32 @@ def record(cur: sqlite3.Cursor, doc_id: str, fingerprint: int) -> None:
     )
 
 
+def rebuild(cur: sqlite3.Cursor) -> int:
+    """Band every document's stored fingerprint anew (a schema migration); returns the
+    number of documents banded."""
+    cur.execute("DELETE FROM simhash_bands")
+    rows = cur.execute("SELECT id, simhash FROM documents WHERE simhash IS NOT NULL").fetchall()
+    cur.executemany(
+        "INSERT OR IGNORE INTO simhash_bands(band, value, doc_id) VALUES (?,?,?)",
+        [(band, value, doc_id) for doc_id, fp in rows for band, value in _bands(fp)],
+    )
+    return len(rows)
+
+
+def _neighbours(value: int) -> list[int]:
+    """A band value and the values one bit away."""
+    return [value, *(value ^ (1 << bit) for bit in range(_BAND_BITS))]
+
+
 def near(
     conn: sqlite3.Connection | sqlite3.Cursor, fingerprint: int, exclude: Iterable[str] = ()
 ) -> list[tuple[str, int]]:
     """(document id, bit distance) of the near duplicates of a fingerprint, closest first."""
     if fingerprint == 0:
         return []
-    where = " OR ".join("(band = ? AND value = ?)" for _ in range(_BANDS))
-    params = [x for pair in _bands(fingerprint) for x in pair]
+    values = ",".join("?" * (_BAND_BITS + 1))
+    where = " OR ".join(f"(band = ? AND value IN ({values}))" for _ in range(_BANDS))
+    params = [x for band, value in _bands(fingerprint) for x in (band, *_neighbours(value))]
     rows = conn.execute(
         "SELECT DISTINCT d.id, d.simhash FROM simhash_bands b JOIN documents d ON d.id = b.doc_id "
         f"WHERE {where}",

@@ -32,7 +32,7 @@ from .errors import DocumentNotFound, IndexFormatError
 from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -243,16 +243,20 @@ class Store:
     def create_or_migrate(self) -> None:
         """Create the tables, or bring an older schema to this version (caller holds the
         write lock). Version 2 lacks the vector log (the mirrors rebuild once), version 3
-        an index of sentence vectors by chunk."""
+        an index of sentence vectors by chunk, versions 2-4 have the SimHash in eight
+        8-bit bands instead of four 16-bit ones (banded anew)."""
         version = self.schema_version()
-        if version is not None and version not in (2, 3, SCHEMA_VERSION):
+        if version is not None and version not in (2, 3, 4, SCHEMA_VERSION):
             raise IndexFormatError(_format_message(self.path, version))
         if version == SCHEMA_VERSION:
             return
         self.conn.executescript(
             _SCHEMA + lexical.SCHEMA + duplicates.SCHEMA + change_log.SCHEMA + keys.SCHEMA
         )
-        if version == 3:
+        if version is not None:
+            with self.write() as cur:
+                duplicates.rebuild(cur)
+        if version in (3, 4):
             with self.write() as cur:
                 self._set_meta(cur, "schema_version", str(SCHEMA_VERSION))
             return

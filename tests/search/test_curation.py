@@ -233,3 +233,38 @@ def test_an_original_left_by_a_crash_is_swept_once_old(kb: KnowledgeBase):
         pass
     assert not orphan.exists()
     assert kb.original("a")[0].exists()  # a named one stays, whatever its age
+
+
+def test_near_duplicate_lookup_finds_every_fingerprint_within_seven_bits():
+    """The banded lookup is exact: whatever bits differ, up to MAX_DISTANCE is found and
+    one bit more is not."""
+    import random
+    import sqlite3
+
+    rng = random.Random(7)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, simhash INTEGER)")
+    conn.executescript(duplicates.SCHEMA)
+
+    def signed(value: int) -> int:
+        return value - (1 << 64) if value >= 1 << 63 else value
+
+    base = rng.getrandbits(64)
+    fingerprints, expected = {}, {}
+    for distance in range(duplicates.MAX_DISTANCE + 3):
+        for trial in range(12):
+            bits = list(range(16, 16 + distance)) if trial == 0 else rng.sample(range(64), distance)
+            value = base
+            for bit in bits:  # trial 0: all in one band; the others spread at random
+                value ^= 1 << bit
+            fingerprints[f"d{distance}-{trial}"] = signed(value)
+    fingerprints |= {f"u{i}": signed(rng.getrandbits(64)) for i in range(300)}
+    cur = conn.cursor()
+    for doc_id, fingerprint in fingerprints.items():
+        cur.execute("INSERT INTO documents VALUES (?, ?)", (doc_id, fingerprint))
+        duplicates.record(cur, doc_id, fingerprint)
+        gap = duplicates.distance(signed(base), fingerprint)
+        if gap <= duplicates.MAX_DISTANCE:
+            expected[doc_id] = gap
+    assert dict(duplicates.near(conn, signed(base))) == expected
+    assert sum(d.startswith("d") for d in expected) == 12 * (duplicates.MAX_DISTANCE + 1)

@@ -97,3 +97,33 @@ def test_an_index_of_the_first_format_still_opens(built: Settings):
     assert kb.stats()["vectors"] == kb.stats()["chunks"] > 0
     assert kb.search("Wasserstoff").results[0].id == "wasserstoff-forum"
     kb.close()
+
+
+def test_an_index_of_schema_4_gets_its_simhash_bands_anew(built: Settings):
+    """Schema 4 stored eight 8-bit bands per report; opening bands them anew (four of
+    16 bits) and near duplicates are found as before."""
+    import sqlite3
+
+    from search import duplicates
+
+    path = built.index / "store-0001" / "kb.sqlite"
+    db = sqlite3.connect(path)
+    fingerprints = dict(db.execute("SELECT id, simhash FROM documents"))
+    db.execute("DELETE FROM simhash_bands")
+    for doc_id, fp in fingerprints.items():
+        unsigned = fp & ((1 << 64) - 1)
+        db.executemany(
+            "INSERT INTO simhash_bands(band, value, doc_id) VALUES (?,?,?)",
+            [(b, (unsigned >> (8 * b)) & 255, doc_id) for b in range(8)],
+        )
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    kb = KnowledgeBase.open(built)
+    conn = kb.index.current().store.conn
+    assert kb.index.current().store.schema_version() == 5
+    bands = conn.execute("SELECT doc_id, COUNT(*), MAX(band) FROM simhash_bands GROUP BY doc_id")
+    assert {(n, top) for _, n, top in bands} == {(4, 3)}
+    some = next(iter(fingerprints))
+    assert duplicates.near(conn, fingerprints[some]) == [(some, 0)]
+    kb.close()

@@ -35,6 +35,13 @@ class Embedder(ABC):
         """Vectors for queries; the default treats them like passages."""
         return self.embed_passages(texts)
 
+    def submit(self, texts: Sequence[str]) -> Callable[[], np.ndarray]:
+        """Passage vectors to be collected later: calling the result gives them. This
+        one embeds when called; :class:`search.parallel.EmbeddingPool` starts at once
+        in other processes."""
+        texts = list(texts)
+        return lambda: self.embed_passages(texts)
+
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)

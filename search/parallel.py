@@ -107,54 +107,57 @@ class EmbeddingPool(Embedder):
         return self.inner.embed_queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of ``texts``, the same as the wrapped embedder's."""
-        if self._broken or sum(map(len, texts)) < self.min_chars:
+        """Vectors of ``texts``, the same as the wrapped embedder's: this process embeds
+        the first share while the helpers embed the others."""
+        ranges = self._shares(texts)
+        if ranges is None:
             return self.inner.embed_passages(texts)
-        ranges = split_evenly(texts, self.processes)
-        executor = self._pool()
-        if executor is None or len(ranges) < 2:
-            return self.inner.embed_passages(texts)
-        try:
-            futures: list[Future] = [
-                executor.submit(_embed_in_helper, list(texts[a:b])) for a, b in ranges[1:]
-            ]
-        except Exception as exc:  # noqa: BLE001 - a pool that cannot take work
-            return self._give_up(exc, texts)
-        first = self.inner.embed_passages(texts[ranges[0][0] : ranges[0][1]])
-        try:
-            rest = [f.result() for f in futures]
-        except Exception as exc:  # noqa: BLE001 - a helper died: embed its share here
-            return self._give_up(exc, texts)
-        return np.concatenate([first, *rest]).astype(np.float32, copy=False)
+        (a, b), others = ranges[0], ranges[1:]
+        sent = self._send(texts, others)
+        return self._join(texts, [self.inner.embed_passages(texts[a:b])], sent)
 
     def submit(self, texts: Sequence[str]) -> Callable[[], np.ndarray]:
         """Start embedding ``texts`` in the helpers and return at once; calling the
         result waits for the vectors. The calling process is free meanwhile (a bulk
-        write analyses and commits the batch before). Small or failing calls are
-        embedded when the result is called, in this process."""
+        write analyses and commits the batch before). Small calls, or all calls once a
+        helper failed, are embedded when the result is called, in this process."""
         texts = list(texts)
-        executor = None
-        if not self._broken and sum(map(len, texts)) >= self.min_chars:
-            executor = self._pool()
-        if executor is None:
-            return lambda: self.embed_passages(texts)
+        ranges = self._shares(texts)
+        if ranges is None:
+            return lambda: self.inner.embed_passages(texts)
+        sent = self._send(texts, ranges)
+        return lambda: self._join(texts, [], sent)
+
+    def _shares(self, texts: Sequence[str]) -> list[tuple[int, int]] | None:
+        """The shares of a call worth spreading over the helpers, else None."""
+        if self._broken or sum(map(len, texts)) < self.min_chars:
+            return None
+        ranges = split_evenly(texts, self.processes)
+        if len(ranges) < 2 or self._pool() is None:
+            return None
+        return ranges
+
+    def _send(
+        self, texts: Sequence[str], ranges: list[tuple[int, int]]
+    ) -> list[Future] | Exception:
+        """Give the helpers these shares; the exception if the pool takes no work."""
         try:
-            futures = [
-                executor.submit(_embed_in_helper, texts[a:b])
-                for a, b in split_evenly(texts, self.processes)
-            ]
-        except Exception as exc:  # noqa: BLE001 - a pool that cannot take work
-            problem = exc
-            return lambda: self._give_up(problem, texts)
+            return [self._executor.submit(_embed_in_helper, list(texts[a:b])) for a, b in ranges]
+        except Exception as exc:  # noqa: BLE001 - e.g. a pool broken meanwhile
+            return exc
 
-        def result() -> np.ndarray:
-            try:
-                parts = [f.result() for f in futures]
-            except Exception as exc:  # noqa: BLE001 - a helper died: embed here
-                return self._give_up(exc, texts)
-            return np.concatenate(parts).astype(np.float32, copy=False)
-
-        return result
+    def _join(
+        self, texts: Sequence[str], done: list[np.ndarray], sent: list[Future] | Exception
+    ) -> np.ndarray:
+        """The vectors of ``texts``: the shares ``done`` here, then the helpers'. A failed
+        helper costs time, not vectors: then all of ``texts`` is embedded here."""
+        try:
+            if isinstance(sent, Exception):
+                raise sent
+            parts = [*done, *(future.result() for future in sent)]
+        except Exception as exc:  # noqa: BLE001 - a helper died or could not start
+            return self._give_up(exc, texts)
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
     def _pool(self) -> ProcessPoolExecutor | None:
         if self._executor is None and not self._broken:

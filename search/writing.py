@@ -45,10 +45,6 @@ class Incoming:
     vectors: np.ndarray | None = None
 
 
-class _Retry(Exception):
-    """The batch could not be planned: prepare its documents one by one."""
-
-
 @dataclass
 class Batch:
     """A batch between :meth:`Writer.start` and :meth:`Writer.finish`."""
@@ -113,9 +109,8 @@ class Writer:
                 [items[i].vectors for i in todo],
                 sentence_vectors=self.settings.sentence_vectors,
             )
-            submit = getattr(embedder, "submit", None)
-            if submit is not None and plan.texts:
-                vectors = submit(plan.texts)
+            if plan.texts:
+                vectors = embedder.submit(plan.texts)
         except Exception:  # noqa: BLE001 - finish finds the document that fails
             plan = None
         return Batch(list(items), results, todo, plan, vectors)
@@ -124,11 +119,13 @@ class Writer:
         """Complete a batch from :meth:`start`: vectors, terms, then one commit per
         document. Per item its outcome, or the exception that stopped it."""
         items, results, todo = batch.items, batch.results, batch.todo
-        try:
-            if batch.plan is None:
-                raise _Retry
-            prepared = self._prepare([items[i] for i in todo], batch.plan, batch.vectors)
-        except Exception:  # find the document that fails, keep the others
+        prepared = None
+        if batch.plan is not None:
+            try:
+                prepared = self._prepare([items[i] for i in todo], batch.plan, batch.vectors)
+            except Exception:  # noqa: BLE001 - below, the document that fails is found
+                prepared = None
+        if prepared is None:  # one by one: a failing document costs only itself
             prepared = []
             for i in todo:
                 try:

@@ -444,17 +444,21 @@ class KnowledgeBase:
         filters: Filters | None = None,
         sort: Sort | str = Sort.RELEVANCE,
         every_candidate: bool = False,
+        facet_limit: int | None = None,
     ) -> SearchResponse:
         """Reports for a query: one hit per matching report with its best passage.
 
         ``filters`` narrow the candidates before ranking; ``sort`` orders the matching
         reports by relevance or by date (newest first); ``total`` and the facets count
-        all matching reports (``search.relevance``). ``every_candidate`` returns every
+        all matching reports (``search.relevance``), the facets with their ``facet_limit``
+        most frequent values (default: the setting). ``every_candidate`` returns every
         ranked candidate instead, for measuring the ranking itself (``kb eval``).
         At most ``search_concurrency`` searches run at once; ``took_ms`` excludes the wait.
         """
         with self._search_slots:
-            return self._search(query, k, offset, ranking, filters, sort, every_candidate)
+            return self._search(
+                query, k, offset, ranking, filters, sort, every_candidate, facet_limit
+            )
 
     def _search(
         self,
@@ -465,6 +469,7 @@ class KnowledgeBase:
         filters: Filters | None,
         sort: Sort | str,
         every_candidate: bool,
+        facet_limit: int | None,
     ) -> SearchResponse:
         started = time.perf_counter()
         query = queries.clean_query(query, self.settings)
@@ -507,6 +512,7 @@ class KnowledgeBase:
         hits = build_hits(
             page, chunks, metas, sentences, query, qvec, self.analyzer, self.settings.snippet_chars
         )
-        facets = count_facets([metas[r.doc_id] for r in found])
+        limit = self.settings.facet_limit if facet_limit is None else facet_limit
+        facets = count_facets([metas[r.doc_id] for r in found], limit)
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(found), took, hits, k, offset, sort.value, facets)

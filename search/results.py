@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -124,19 +125,31 @@ def _hit_dict(hit: SearchHit) -> dict:
     return data
 
 
-def count_facets(metas: list[dict]) -> dict[str, list[FacetValue]]:
-    """Facet values of these reports, most frequent first (ties by value)."""
+def count_facets(metas: list[dict], limit: int | None = None) -> dict[str, list[FacetValue]]:
+    """Facet values of these reports, most frequent first (ties by value); with ``limit``
+    only that many per facet."""
+    if limit == 0:
+        return {name: [] for name in FACETS}
+    topics: list[str] = []
+    for m in metas:
+        topics.extend(dict.fromkeys(m["topics"]))
     counts = {
-        "topics": Counter(t for m in metas for t in dict.fromkeys(m["topics"]) if t),
-        "years": Counter(m["date"][:4] for m in metas if m["date"]),
-        "organisers": Counter(m["organiser"] for m in metas if m["organiser"]),
-        "events": Counter(m["event"] for m in metas if m["event"]),
-        "formats": Counter(m["format"] for m in metas if m["format"]),
+        "topics": Counter(topics),
+        "years": Counter([m["date"][:4] for m in metas if m["date"]]),
+        "organisers": Counter([m["organiser"] for m in metas]),
+        "events": Counter([m["event"] for m in metas]),
+        "formats": Counter([m["format"] for m in metas]),
     }
-    return {
-        name: [FacetValue(v, c) for v, c in sorted(counts[name].items(), key=_by_count)]
-        for name in FACETS
-    }
+    out = {}
+    for name in FACETS:
+        counted = counts[name]
+        counted.pop("", None)
+        counted.pop(None, None)
+        # the most frequent first; only the values kept are sorted by value
+        best = heapq.nsmallest(limit, counted.items(), key=_by_count) if limit else None
+        ranked = best if best is not None else sorted(counted.items(), key=_by_count)
+        out[name] = [FacetValue(v, c) for v, c in ranked]
+    return out
 
 
 def _by_count(item: tuple[str, int]) -> tuple[int, str]:

@@ -111,15 +111,25 @@ def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) ->
     return _vectors(view, "fields", qvec, FIELD_FACTOR * n, within)
 
 
-def lexical(view: View, terms: list[str], n: int, within: Scope | None = None) -> Scored:
-    """The n passages with the best BM25 for the query terms."""
+def lexical(
+    view: View,
+    terms: list[str],
+    n: int,
+    within: Scope | None = None,
+    df: Mapping[str, int] | None = None,
+) -> Scored:
+    """The n passages with the best BM25 for the query terms; given the terms' document
+    frequencies ``df``, only passages that hold a term that is not common, if the query
+    has one (``search.lexical.distinctive``)."""
     if not terms:
         return []
+    rare = None if df is None else lexical_index.distinctive(terms, df, view.store.chunk_count())
+    conn = view.store.conn
     if within is None or within.chunks is not None:
         where = None if within is None else within.where
-        return lexical_index.search(view.store.conn, terms, n, where)
+        return lexical_index.search(conn, terms, n, where, rare)
     # a broad filter, as for the vectors: deeper without it, keep admitted documents
-    hits = lexical_index.search(view.store.conn, terms, int(n / within.share) + 1)
+    hits = lexical_index.search(conn, terms, int(n / within.share) + 1, None, rare)
     return _admitted(view, "passages", hits, within)[:n]
 
 
@@ -175,7 +185,15 @@ def collect(
             field_hits = fields(view, qvec, n, within)
     # given the query's words: one frequency lookup for the BM25 terms and the coverage
     df = lexical_index.document_frequencies(view.store.conn, terms) if words else None
-    lex = lexical(view, candidate_terms(words, df) if words else terms, n, within)
+    # hybrid: BM25 only proposes candidates, so passages with only common words are left
+    # out; the lexical ranking is BM25 itself and stays exact
+    lex = lexical(
+        view,
+        candidate_terms(words, df) if words else terms,
+        n,
+        within,
+        df if ranking is Ranking.HYBRID else None,
+    )
     # owners come from the mirror, held at this read's generation: no store reads
     seen.chunk_docs = view.mirror.owners["passages"].docs(
         [c for c, _ in passages] + [c for c, _ in lex]

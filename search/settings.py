@@ -180,6 +180,12 @@ class Settings(BaseSettings):
     )
     max_archive_members: int = Field(1000, ge=10, description="Most entries a DOCX may have")
     snippet_chars: int = Field(280, ge=80, le=2000)
+    facet_limit: int = Field(
+        20,
+        ge=0,
+        le=1000,
+        description="Values per facet in a search answer, most frequent first (0: none)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     # -- HTTP: browsers of other portals, keys, curators' sessions

@@ -118,6 +118,18 @@ def test_facets_count_all_matching_reports_and_sorting_by_date(archive: Knowledg
         archive.search("Recycling", sort="random")
 
 
+def test_facets_keep_their_most_frequent_values(archive: KnowledgeBase):
+    query = "Recycling Kunststoff Kreislaufwirtschaft"
+    every = archive.search(query, k=5, facet_limit=1000).facets
+    assert len(every["years"]) > 2  # enough values to cut
+    two = archive.search(query, k=5, facet_limit=2).facets
+    assert {name: values[:2] for name, values in every.items()} == two
+    assert all(not values for values in archive.search(query, facet_limit=0).facets.values())
+    # the default comes from the settings
+    archive.settings.facet_limit = 1
+    assert all(len(values) <= 1 for values in archive.search(query).facets.values())
+
+
 def test_similar_reports_and_value_lists(archive: KnowledgeBase):
     similar = archive.similar("r00", k=5)
     assert len(similar) == 5 and "r00" not in [s["id"] for s in similar]

@@ -167,3 +167,63 @@ def test_bm25_candidates_use_the_parts_of_a_word_only_where_the_index_lacks_it(
     assert set(chunk_docs([c for c, _ in every]).values()) == {"netz", "werk"}
     # the hybrid search still counts the parts in the coverage of its candidates
     assert kb.search("Netzwerk", ranking="hybrid").results[0].id == "netz"
+
+
+# -- common terms ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("terms", "df", "expected"),
+    [
+        (["wasserstoff", "industri"], {"wasserstoff": 3, "industri": 40}, ["wasserstoff"]),
+        # every term common: the rarest one
+        (["industri", "netzwerk"], {"industri": 40, "netzwerk": 30}, ["netzwerk"]),
+        # nothing common, or nothing left to leave out: all terms, as before
+        (["wasserstoff", "hafen"], {"wasserstoff": 3, "hafen": 4}, None),
+        (["industri"], {"industri": 40}, None),
+        # a term the corpus does not hold does not narrow anything
+        (["fehlt", "industri"], {"industri": 40}, None),
+        (["industri", "industri"], {"industri": 40}, None),
+    ],
+)
+def test_distinctive_terms(terms, df, expected):
+    assert lexical.distinctive(terms, df, 100) == expected
+
+
+def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase):
+    texts = [f"Die Industrie im Bericht {i}." for i in range(18)]
+    texts += ["Wasserstoff für die Industrie.", "Wasserstoff im Hafen."]
+    for i, text in enumerate(texts):
+        kb.add_document(f"d{i}", _doc(f"d{i}.md", text))
+    conn = kb.index.current().store.conn
+    terms = ["wasserstoff", "industri"]
+    df = lexical.document_frequencies(conn, terms)
+    assert df == {"wasserstoff": 2, "industri": 19}
+    rare = lexical.distinctive(terms, df, kb.index.current().store.chunk_count())
+    assert rare == ["wasserstoff"]
+    full = dict(lexical.search(conn, terms, 50))
+    narrow = lexical.search(conn, terms, 50, within=rare)
+    # only the passages that hold "wasserstoff", scored with both terms
+    assert [c for c, _ in narrow] == [19, 20]
+    assert all(score == pytest.approx(full[c]) for c, score in narrow)
+    assert len(full) == 20
+
+
+def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, monkeypatch):
+    for i in range(18):
+        kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
+    kb.add_document("h2", _doc("h2.md", "Wasserstoff für die Industrie."))
+    seen: list[list[int]] = []
+    search = lexical.search
+
+    def recorded(*args, **kwargs):
+        hits = search(*args, **kwargs)
+        seen.append([c for c, _ in hits])
+        return hits
+
+    monkeypatch.setattr(lexical, "search", recorded)
+    kb.search("Wasserstoff Industrie", ranking="hybrid")
+    kb.search("Wasserstoff Industrie", ranking="lexical")
+    hybrid, exact = seen
+    assert hybrid == [19]  # the one passage with the rarer word
+    assert len(exact) == 19 and exact[0] == 19  # the lexical ranking stays whole

@@ -86,3 +86,36 @@ def test_similar_reports_and_value_lists(client: TestClient):
     events = client.get("/api/v1/events").json()["values"]
     assert [e["value"] for e in events] == ["Forum Wasserstoff", "Netzwerktreffen"]
     assert client.head("/api/v1/topics").status_code == 200
+
+
+def test_the_answer_is_what_the_response_model_writes(client: TestClient):
+    """The route writes its answer without the response model: the bytes must still be
+    the model's JSON, with the headers the dependencies set."""
+    from api.schemas import SearchResponse
+
+    for params in ({"q": QUERY, "k": 2, "offset": 1}, {"q": "Wasserstoff", "sort": "date"}):
+        answer = client.get("/api/v1/search", params=params)
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["etag"].startswith('W/"') and answer.headers["cache-control"]
+        assert int(answer.headers["content-length"]) == len(answer.content)
+        model = SearchResponse.model_validate_json(answer.content)
+        assert model.model_dump(mode="json") == answer.json()
+        assert answer.json()["results"] and answer.json()["facets"]["years"]
+    paged = client.get("/api/v1/search", params={"q": QUERY, "k": 1, "offset": 1}).json()
+    assert "offset=0" in paged["prev"] and "offset=2" in paged["next"]
+
+
+def test_facet_limit(client: TestClient):
+    def facets(**params) -> dict:
+        answer = client.get("/api/v1/search", params={"q": QUERY, **params})
+        assert answer.status_code == 200
+        return answer.json()["facets"]
+
+    every = facets(facet_limit=1000)
+    assert len(every["years"]) >= 2
+    assert facets(facet_limit=1) == {name: values[:1] for name, values in every.items()}
+    assert facets(facet_limit=0) == {name: [] for name in every}
+    assert facets() == {name: values[:20] for name, values in every.items()}
+    for bad in ("-1", "1001", "zwei"):
+        answer = client.get("/api/v1/search", params={"q": QUERY, "facet_limit": bad})
+        assert answer.status_code == 422 and answer.json()["errors"][0]["name"] == "facet_limit"

@@ -68,6 +68,7 @@ class IndexFolder:
     def __init__(self, path: Path, manifest: Manifest, settings: Settings) -> None:
         self.path = Path(path)
         self.lock = WriteLock(self.path, settings.write_timeout)
+        self.map_vectors = settings.map_vectors
         #: told once, in one line, when a write waits for another writer
         self.on_wait: Callable[[str], None] | None = None
         #: called with the new manifest when the active store changed (before using it)
@@ -100,7 +101,9 @@ class IndexFolder:
             with self.lock.hold(self.on_wait):
                 store.create_or_migrate()
         store.check_schema()
-        mirror = VectorMirror(store, store_dir, manifest.vector_index, manifest.dim)
+        mirror = VectorMirror(
+            store, store_dir, manifest.vector_index, manifest.dim, mapped=self.map_vectors
+        )
         return Handle(manifest, stamp, store, mirror)
 
     def close(self) -> None:

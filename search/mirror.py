@@ -30,6 +30,7 @@ import numpy as np
 
 from . import ann
 from .ann import VectorIndex
+from .ann.mapped import MappedIndex, open_snapshot
 from .errors import KBError
 from .locking import ReadWriteLock
 from .store import SPACES, Store, VectorChanges
@@ -105,10 +106,22 @@ class Owners:
 
 
 class VectorMirror:
-    """The vector spaces of one store, in memory, at one generation of the store."""
+    """The vector spaces of one store, in memory, at one generation of the store.
 
-    def __init__(self, store: Store, folder: Path, kind: str, dim: int) -> None:
+    With ``mapped``, a snapshot's inverted files are mapped from disk, shared with every
+    other process that reads them (``search.ann.mapped``), and changes since are kept
+    on top; the mirror moves to a newer snapshot when a writer saved one. The first
+    write of this process turns them into plain in-memory indexes, which it changes and
+    saves as before.
+    """
+
+    def __init__(
+        self, store: Store, folder: Path, kind: str, dim: int, mapped: bool = False
+    ) -> None:
         self.store = store
+        self.mapped = mapped
+        self._snapshot = -1  # generation of the mapped snapshot in use
+        self._writes = False  # this process wrote: its indexes stay in memory
         self.folder = Path(folder) / VECTORS_DIR
         self.kind = kind
         self.dim = dim
@@ -182,9 +195,55 @@ class VectorMirror:
         floor = self.store.log_floor()
         if self.generation >= floor:
             self._replay(self.generation, gen)
+            if self.mapped and not self._writes:
+                self._follow_snapshot(gen, floor)
         else:
             self._load(gen, floor)
         self.generation = gen
+
+    def _follow_snapshot(self, gen: int, floor: int) -> None:
+        """Move to the newest snapshot up to ``gen`` if a writer saved one since the one
+        mapped, so that the changes held on top stay few (owners are current already)."""
+        newer = [s for s in self._snapshots() if self._snapshot < s <= gen and s >= floor]
+        if not newer:
+            return
+        snap = max(newer)
+        try:
+            indexes = self._open_snapshot(snap)
+        except KBError as exc:  # deleted meanwhile: stay on the one mapped
+            log.info("snapshot %s of %s not usable: %s", snap, self.folder, exc)
+            return
+        saved, self.indexes = self.indexes, indexes
+        try:
+            self._replay(snap, gen, owners=False)
+        except BaseException:
+            self.indexes = saved
+            raise
+        self._snapshot = snap
+
+    def _open_snapshot(self, snap: int) -> dict[str, VectorIndex]:
+        """Every space's index from the snapshot at ``snap``: mapped or read."""
+        if self.mapped and not self._writes:
+            return {
+                space: open_snapshot(self._path(space, snap), self.dim, self.kind)
+                for space in SPACES
+            }
+        return {
+            space: ann.backend(self.kind).load(self._path(space, snap), self.dim)
+            for space in SPACES
+        }
+
+    def _own(self) -> None:
+        """Turn mapped indexes into plain in-memory ones before this process writes: the
+        base's codes copied, the changes on top from the store's exact vectors."""
+        self._writes = True
+        for space, index in self.indexes.items():
+            if isinstance(index, MappedIndex):
+
+                def exact(ids: np.ndarray, space: str = space) -> tuple[np.ndarray, np.ndarray]:
+                    return self.store.vectors(space, ids.tolist(), self.dim)
+
+                self.indexes[space] = index.materialize(exact)
 
     def _replay(self, after: int, upto: int, owners: bool = True) -> None:
         for space, (added, removed) in self.store.log_between(after, upto).items():
@@ -214,14 +273,12 @@ class VectorMirror:
             if not floor <= snap <= gen:
                 continue
             try:
-                indexes = {
-                    space: ann.backend(self.kind).load(self._path(space, snap), self.dim)
-                    for space in SPACES
-                }
+                indexes = self._open_snapshot(snap)
             except KBError as exc:  # deleted meanwhile, or damaged: try the next one
                 log.info("snapshot %s of %s not usable: %s", snap, self.folder, exc)
                 continue
             self.indexes = indexes
+            self._snapshot = snap
             self._unsaved = 0
             self._replay(snap, gen, owners=False)
             self._load_owners()
@@ -249,6 +306,7 @@ class VectorMirror:
         with self._rw.write():
             if self.generation != changes.generation - 1:
                 return
+            self._own()
             for space, ids in changes.removed.items():
                 if ids:
                     self.indexes[space].remove(np.asarray(ids, dtype=np.int64))
@@ -275,6 +333,9 @@ class VectorMirror:
         if self._unsaved == 0 and self.generation in self._snapshots():
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        if any(isinstance(index, MappedIndex) for index in self.indexes.values()):
+            with self._rw.write():
+                self._own()
         with self._rw.read():
             gen = self.generation
             for space, index in self.indexes.items():

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         description="Vector index backend of a new index: 'ivf' (exact up to 20,000 "
         "vectors per space, then an inverted file with 8-bit codes) or 'flat' (always exact)",
     )
+    map_vectors: bool = Field(
+        True,
+        description="Map saved inverted files from disk instead of reading them into memory: "
+        "the workers of a server share one copy; a process that writes holds its own",
+    )
     ranking: Ranking = Field(
         Ranking.HYBRID, description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )

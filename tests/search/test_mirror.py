@@ -126,3 +126,61 @@ def test_owners_keep_one_string_per_document():
         1: ("sentence", 0, "bericht-7"),
         9: ("sentence", 3, "bericht-7"),
     }
+
+
+def test_readers_map_snapshots_share_them_and_follow_newer_ones(settings: Settings, monkeypatch):
+    from search.ann import ivf
+    from search.ann.mapped import MappedIndex
+
+    monkeypatch.setattr(ivf, "TRAIN_AT", 20)  # snapshots hold an IVF from 20 vectors on
+    topics = ["Recycling", "Wasserstoff", "Fachkräfte", "Logistik", "Energie"]
+    writer = KnowledgeBase.open(settings)
+    with writer.bulk():
+        for i in range(40):
+            text = f"Bericht {i} über {topics[i % 5]} im Werk {i}"
+            writer.add_document(f"d{i}", _doc(f"d{i}.md", text))
+    reader = KnowledgeBase.open(settings, create=False)
+    plain = KnowledgeBase.open(settings.model_copy(update={"map_vectors": False}), create=False)
+
+    def mirror(kb: KnowledgeBase) -> mirrors.VectorMirror:
+        return kb.index.current().mirror
+
+    def top(kb: KnowledgeBase, query: str) -> list[str]:
+        found = kb.search(query, k=5, ranking="dense", every_candidate=True)
+        return [h.id for h in found.results]
+
+    assert top(reader, "Wasserstoff Werk 11") == top(plain, "Wasserstoff Werk 11")
+    assert all(isinstance(i, MappedIndex) for i in mirror(reader).indexes.values())
+    assert not any(isinstance(i, MappedIndex) for i in mirror(plain).indexes.values())
+    first = mirror(reader)._snapshot
+
+    # changes without a new snapshot: held on top of the mapped one
+    writer.add_document("neu", _doc("neu.md", "Elektrolyse von Wasserstoff im Hafen"))
+    writer.remove_document("d1")
+    before = _files(settings.index)
+    assert top(reader, "Elektrolyse von Wasserstoff im Hafen")[0] == "neu"
+    assert "d1" not in top(reader, "Bericht 1 über Wasserstoff im Werk 1")
+    assert mirror(reader)._snapshot == first and len(mirror(reader).indexes["passages"].delta)
+    assert _files(settings.index) == before  # a reader writes no file
+
+    # a writer saves a newer snapshot: the reader maps that one, with nothing on top
+    with writer.bulk():
+        for i in range(40, 60):
+            writer.add_document(f"d{i}", _doc(f"d{i}.md", f"Bericht {i} über Logistik {i}"))
+    assert top(reader, "Bericht 45 über Logistik 45") == top(plain, "Bericht 45 über Logistik 45")
+    moved = mirror(reader)
+    assert moved._snapshot > first and moved._snapshot == moved.generation
+    assert all(isinstance(i, MappedIndex) and not len(i.delta) for i in moved.indexes.values())
+    assert reader.stats()["vectors"] == plain.stats()["vectors"] == 60
+
+    # once the reader writes, it holds its vectors in memory, with every vector
+    reader.add_document("eigen", _doc("eigen.md", "Kreislaufwirtschaft im Betrieb"))
+    assert not any(isinstance(i, MappedIndex) for i in mirror(reader).indexes.values())
+    # (coded like every vector of the IVF, by a quantizer trained on 20: a rough one)
+    assert top(reader, "Kreislaufwirtschaft im Betrieb") == top(
+        plain, "Kreislaufwirtschaft im Betrieb"
+    )
+    assert len(mirror(reader).indexes["passages"]) == reader.stats()["vectors"] == 61
+    assert top(reader, "Bericht 45 über Logistik 45") == top(plain, "Bericht 45 über Logistik 45")
+    for kb in (writer, reader, plain):
+        kb.close()

@@ -178,6 +178,7 @@ def term_chunks(
     df = dict.fromkeys(wanted, 0)
     df.update(document_frequencies(conn, wanted) if known_df is None else known_df)
     members: dict[str, set[int]] = {t: set() for t in wanted}
+    needles = [(t, f" {t} ") for t in wanted]
     # FTS5 keeps the columns in its content table (id, c0, c1, c2); read there, the
     # rows skip the virtual table's cursor: 35% less time for the same rows
     for rowid, whole, parts, title in select_in(
@@ -187,9 +188,9 @@ def term_chunks(
     ):
         # substring search on space-padded terms: much cheaper than splitting
         present = f" {whole} {parts} {title} "
-        for term in wanted:
-            if f" {term} " in present:
-                members[term].add(int(rowid))
+        for term, padded in needles:
+            if padded in present:
+                members[term].add(rowid)
     return members, df
 
 

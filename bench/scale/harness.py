@@ -408,6 +408,7 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
                 "seconds": res.seconds,
             }
         rss, processes = server.rss_bytes()
+        pss = server.pss_bytes()
     finally:
         server.stop()
     return {
@@ -419,6 +420,7 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
         },
         "clients": levels,
         "rss_bytes": rss,
+        "pss_bytes": pss,
         "rss_idle_bytes": rss_idle,
         "processes": processes,
         "serve_args": args.serve_args,

@@ -224,6 +224,11 @@ class Server:
         pids = _descendants(self.proc.pid)
         return sum(_rss(pid) for pid in pids), len(pids)
 
+    def pss_bytes(self) -> int:
+        """PSS of the server and all its descendants: pages shared by several processes
+        (the mapped vectors, libraries) count once in the sum, not once per process."""
+        return sum(_pss(pid) for pid in _descendants(self.proc.pid))
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the server and its descendants."""
         return sum(_cpu_seconds(pid) for pid in _descendants(self.proc.pid))
@@ -238,6 +243,17 @@ def _rss(pid: int) -> int:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass

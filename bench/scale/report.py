@@ -205,6 +205,10 @@ def table(results: dict) -> str:
         "≤ 1.5 GB at 100k passages",
     )
     row(
+        "server PSS after the load (shared pages counted once)",
+        lambda s: _bytes(_get(s, "http", "pss_bytes")),
+    )
+    row(
         "ingest peak RSS, us" + (" / txtai" if peer else ""),
         pair(lambda s, sys_: _get(s, "ingest", sys_, "peak_rss_bytes"), _bytes),
     )

@@ -214,10 +214,11 @@ class VectorMirror:
             log.info("snapshot %s of %s not usable: %s", snap, self.folder, exc)
             return
         saved, self.indexes = self.indexes, indexes
+        unsaved, self._unsaved = self._unsaved, 0
         try:
             self._replay(snap, gen, owners=False)
         except BaseException:
-            self.indexes = saved
+            self.indexes, self._unsaved = saved, unsaved
             raise
         self._snapshot = snap
 

@@ -239,22 +239,20 @@ class Server:
 
 
 def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _proc_kib(f"/proc/{pid}/status", "VmRSS:") * 1024
 
 
 def _pss(pid: int) -> int:
+    return _proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024
+
+
+def _proc_kib(path: str, key: str) -> int:
+    """The kB figure of the line starting with ``key`` in a /proc file (0 if gone)."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(key):
+                    return int(line.split()[1])
     except OSError:
         pass
     return 0

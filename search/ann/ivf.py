@@ -142,17 +142,10 @@ class IVFIndex(VectorIndex):
         n = min(n, total if allow is None else min(total, len(allow)))
         if n <= 0:
             return NO_HITS
-        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        faiss = self._faiss
-        faiss.omp_set_num_threads(1)  # per thread, see FlatIndex.search
-        params = faiss.SearchParametersIVF(nprobe=self.index.nprobe)
+        sel = None
         if allow is not None:
-            params.sel = faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))
-            if len(allow) < RARE_FILTER * total:
-                params.nprobe = self.index.nlist  # few candidates: find all of them
-        scores, ids = self.index.search(query, n, params=params)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+            sel = self._faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))
+        return search_cells(self.index, query, n, sel, rare_filter(allow, total))
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         if self.index is None:
@@ -178,6 +171,26 @@ class IVFIndex(VectorIndex):
         obj = cls(dim)
         obj.flat = FlatIndex(dim, raw)
         return obj
+
+
+def rare_filter(allow: np.ndarray | None, total: int) -> bool:
+    """Whether ``allow`` admits so few of ``total`` vectors that every cell is scanned."""
+    return allow is not None and len(allow) < RARE_FILTER * total
+
+
+def search_cells(index, query: np.ndarray, n: int, sel, every_cell: bool):
+    """Top-n (ids, scores) of one query in a FAISS IVF: its ``nprobe`` nearest cells, or
+    every cell (a rare filter: few candidates, find all of them); ``sel`` (a FAISS
+    selector or None) restricts the ids, and must live until this returns."""
+    faiss = _faiss()
+    faiss.omp_set_num_threads(1)  # per thread, see FlatIndex.search
+    params = faiss.SearchParametersIVF(nprobe=index.nlist if every_cell else index.nprobe)
+    if sel is not None:
+        params.sel = sel
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    scores, ids = index.search(query, n, params=params)
+    keep = ids[0] >= 0
+    return ids[0][keep], scores[0][keep]
 
 
 def _contents(flat: FlatIndex) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import KBError
 from .base import NO_HITS, VectorIndex
 from .flat import _faiss
-from .ivf import NPROBE, RARE_FILTER, IVFIndex
+from .ivf import NPROBE, IVFIndex, rare_filter, search_cells
 
 #: (ids, float vectors) of those of the given ids it has: the store's exact vectors
 VectorSource = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -135,18 +135,10 @@ class MappedIndex(VectorIndex):
         n = min(n, total if allow is None else min(total, len(allow)))
         if n <= 0:
             return NO_HITS
-        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        faiss = self._faiss
-        faiss.omp_set_num_threads(1)  # per thread, see FlatIndex.search
         sel, _alive = self._selector(allow)
-        params = faiss.SearchParametersIVF(nprobe=self.base.nprobe, sel=sel)
-        if allow is not None and len(allow) < RARE_FILTER * total:
-            params.nprobe = self.base.nlist  # few candidates: find all of them
-        scores, ids = self.base.search(query, n, params=params)
-        keep = ids[0] >= 0
-        ids, scores = ids[0][keep], scores[0][keep]
+        ids, scores = search_cells(self.base, query, n, sel, rare_filter(allow, total))
         if len(self.delta):
-            more_ids, more_scores = self.delta.search(query[0], n, allow)
+            more_ids, more_scores = self.delta.search(query, n, allow)
             ids = np.concatenate([ids, more_ids])
             scores = np.concatenate([scores, more_scores])
             best = np.argsort(-scores, kind="stable")[:n]

@@ -129,7 +129,8 @@ def _json(data: dict, headers_from: Response) -> Response:
     ``SearchResponse.to_dict`` builds the answer in the documented shape from typed
     fields, so it is written as it is: validating it with the response model and then
     serialising it again took about a millisecond per answer of 30-50 kB. Tests hold
-    the answers to the model (``tests/api/test_schema.py``, ``tests/api/test_search.py``).
+    the answers to the model (``tests/api/test_schema.py``,
+    ``tests/api/routers/test_search.py``).
     """
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     out = Response(body.encode(), media_type="application/json")

@@ -15,7 +15,8 @@ held at that transaction's generation, so every id they return resolves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,14 +118,18 @@ def lexical(
     n: int,
     within: Scope | None = None,
     df: Mapping[str, int] | None = None,
+    conn: sqlite3.Connection | None = None,
 ) -> Scored:
     """The n passages with the best BM25 for the query terms; given the terms' document
     frequencies ``df``, only passages that hold a term that is not common, if the query
-    has one (``search.lexical.distinctive``)."""
+    has one (``search.lexical.distinctive``). ``conn``: the connection of the view's
+    read transaction when called from another thread (default: this thread's)."""
     if not terms:
         return []
-    rare = None if df is None else lexical_index.distinctive(terms, df, view.store.chunk_count())
-    conn = view.store.conn
+    conn = conn or view.store.conn
+    rare = None
+    if df is not None:
+        rare = lexical_index.distinctive(terms, df, view.store.chunk_count(conn))
     if within is None or within.chunks is not None:
         where = None if within is None else within.where
         return lexical_index.search(conn, terms, n, where, rare)
@@ -165,6 +170,44 @@ class Candidates:
     centroids: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LexicalHits:
+    """The BM25 candidates of a query and its terms' document frequencies (None when the
+    query's words were not given)."""
+
+    hits: Scored
+    df: dict[str, int] | None
+
+
+def lexical_candidates(
+    view: View,
+    terms: list[str],
+    n: int,
+    ranking: Ranking,
+    within: Scope | None = None,
+    words: Sequence[tuple[str, tuple[str, ...]]] | None = None,
+    conn: sqlite3.Connection | None = None,
+) -> LexicalHits:
+    """The lexical retriever's part of ``collect``. It reads only SQLite, through
+    ``conn`` (the view's read transaction, default this thread's), so it can run on a
+    helper thread while the query is embedded and the vectors searched
+    (``KnowledgeBase.search``); the caller must not use ``conn`` meanwhile."""
+    conn = conn or view.store.conn
+    # given the query's words: one frequency lookup for the BM25 terms and the coverage
+    df = lexical_index.document_frequencies(conn, terms) if words else None
+    # hybrid: BM25 only proposes candidates, so passages with only common words are left
+    # out; the lexical ranking is BM25 itself and stays exact
+    hits = lexical(
+        view,
+        candidate_terms(words, df) if words else terms,
+        n,
+        within,
+        df if ranking is Ranking.HYBRID else None,
+        conn,
+    )
+    return LexicalHits(hits, df)
+
+
 def collect(
     view: View,
     qvec: np.ndarray | None,
@@ -174,8 +217,11 @@ def collect(
     weights: FusionWeights,
     within: Scope | None = None,
     words: Sequence[tuple[str, tuple[str, ...]]] | None = None,
+    lexical_hits: Callable[[], LexicalHits] | None = None,
 ) -> tuple[Evidence, Candidates]:
-    """Run the retrievers ``ranking`` needs and resolve their hits to documents."""
+    """Run the retrievers ``ranking`` needs and resolve their hits to documents;
+    ``lexical_hits`` gives the lexical part if it was started elsewhere (a future's
+    ``result``), else it runs here after the vector searches."""
     seen = Candidates()
     passages: Scored = []
     field_hits: Scored = []
@@ -183,17 +229,11 @@ def collect(
         passages = dense(view, qvec, n, within)
         if weights.sentence or weights.document or weights.metadata:
             field_hits = fields(view, qvec, n, within)
-    # given the query's words: one frequency lookup for the BM25 terms and the coverage
-    df = lexical_index.document_frequencies(view.store.conn, terms) if words else None
-    # hybrid: BM25 only proposes candidates, so passages with only common words are left
-    # out; the lexical ranking is BM25 itself and stays exact
-    lex = lexical(
-        view,
-        candidate_terms(words, df) if words else terms,
-        n,
-        within,
-        df if ranking is Ranking.HYBRID else None,
-    )
+    if lexical_hits is not None:
+        found = lexical_hits()
+    else:
+        found = lexical_candidates(view, terms, n, ranking, within, words)
+    lex, df = found.hits, found.df
     # owners come from the mirror, held at this read's generation: no store reads
     seen.chunk_docs = view.mirror.owners["passages"].docs(
         [c for c, _ in passages] + [c for c, _ in lex]
@@ -242,13 +282,14 @@ def rank(
     kind: QueryKind,
     within: Scope | None = None,
     words: Sequence[tuple[str, tuple[str, ...]]] | None = None,
+    lexical_hits: Callable[[], LexicalHits] | None = None,
 ) -> tuple[list[RankedDoc], float]:
     """The documents for a query, best first, and the best first-stage score: the
     retrievers, the fusion and, for a topic, a second stage with the query vector
     expanded by the best documents' centroids (pseudo-relevance feedback; see
     ``search.ranking``). ``within`` restricts every retriever to the documents a filter
-    admits."""
-    evidence, seen = collect(view, qvec, terms, n, ranking, weights, within, words)
+    admits; ``lexical_hits`` as for ``collect``."""
+    evidence, seen = collect(view, qvec, terms, n, ranking, weights, within, words, lexical_hits)
     ranked = rank_documents(evidence, method=ranking, weights=weights, kind=kind)
     first_top = ranked[0].score if ranked else 0.0
     if kind is not QueryKind.TOPIC or qvec is None or weights.feedback_docs <= 0 or not ranked:

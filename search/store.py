@@ -839,9 +839,11 @@ class Store:
         rows = self.conn.execute(sql).fetchall()
         return sorted(((r[0], r[1]) for r in rows), key=lambda r: (-r[1], r[0]))
 
-    def chunk_count(self) -> int:
-        """Number of all chunks (kept in the meta table by every write)."""
-        return int(self.get_meta("chunks") or 0)
+    def chunk_count(self, conn: sqlite3.Connection | None = None) -> int:
+        """Number of all chunks (kept in the meta table by every write); ``conn``: another
+        thread's read transaction (default: this thread's connection)."""
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key = 'chunks'").fetchone()
+        return int(row[0]) if row is not None and row[0] else 0
 
     def iter_vectors(
         self, space: str, dim: int, batch: int = 4096

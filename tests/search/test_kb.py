@@ -256,3 +256,56 @@ def test_warm_up_moves_loaded_objects_out_of_the_collectors_sight(kb: KnowledgeB
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_the_lexical_part_runs_beside_the_vectors_in_the_same_read(filled_kb, monkeypatch):
+    """BM25 runs on a helper thread while the query is embedded: on the reading thread's
+    connection (the same snapshot), with the same answer as run in line, and a failure
+    there reaches the caller and leaves the next search working."""
+    import threading
+
+    from search import lexical, retrieval
+    from search.errors import KBError
+    from search.ranking import FusionWeights, Ranking, query_kind
+
+    kb = filled_kb
+    seen: list[tuple[str, int]] = []
+    search = lexical.search
+
+    def recorded(conn, *args, **kwargs):
+        seen.append((threading.current_thread().name, id(conn)))
+        return search(conn, *args, **kwargs)
+
+    monkeypatch.setattr(lexical, "search", recorded)
+    query = "Wasserstoff im Hafen und Fachkräfte"
+    beside = [(h.id, h.score) for h in kb.search(query, k=5).results]
+    ((thread, conn_id),) = seen
+    assert thread.startswith("kb-lexical")
+    # in line, in one read: the same ranking
+    words = kb.analyzer.query_words(query)
+    terms = list(dict.fromkeys(t for whole, parts in words for t in (whole, *parts)))
+    with kb.index.reading() as view:
+        assert id(view.store.conn) == conn_id  # the connection of the reading thread
+        qvec = kb.embedder.embed_queries([query])[0]
+        weights = FusionWeights.from_settings(kb.settings)
+        ranked, _ = retrieval.rank(
+            view,
+            qvec,
+            terms,
+            kb.settings.candidates,
+            Ranking.HYBRID,
+            weights,
+            query_kind(query),
+            None,
+            words,
+        )
+    assert [r.doc_id for r in ranked][: len(beside)] == [d for d, _ in beside]
+
+    def broken(*args, **kwargs):
+        raise KBError("lexical index unreadable")
+
+    monkeypatch.setattr(lexical, "search", broken)
+    with pytest.raises(KBError, match="unreadable"):
+        kb.search(query)
+    monkeypatch.setattr(lexical, "search", search)
+    assert [(h.id, h.score) for h in kb.search(query, k=5).results] == beside

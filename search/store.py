@@ -272,9 +272,10 @@ class Store:
                 self._set_meta(cur, key, str(value))
 
     # -- meta ---------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        """A value of the meta table, or None."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    def get_meta(self, key: str, conn: sqlite3.Connection | None = None) -> str | None:
+        """A value of the meta table, or None; ``conn``: another thread's read
+        transaction (default: this thread's connection)."""
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     @staticmethod
@@ -842,8 +843,7 @@ class Store:
     def chunk_count(self, conn: sqlite3.Connection | None = None) -> int:
         """Number of all chunks (kept in the meta table by every write); ``conn``: another
         thread's read transaction (default: this thread's connection)."""
-        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key = 'chunks'").fetchone()
-        return int(row[0]) if row is not None and row[0] else 0
+        return int(self.get_meta("chunks", conn) or 0)
 
     def iter_vectors(
         self, space: str, dim: int, batch: int = 4096

@@ -99,7 +99,7 @@ class IVFIndex(VectorIndex):
         """Train anew for the grown space and move every vector over in batches, so that
         memory holds two coded indexes and one batch, never all vectors as float32."""
         old = self.index
-        old_ids = self._ids()
+        old_ids = list_ids(self.index)
         n = len(old_ids) + len(ids)
         rows = _sample_rows(n) if n > TRAIN_SAMPLE else np.arange(n)
         from_old = rows[rows < len(old_ids)]
@@ -115,16 +115,6 @@ class IVFIndex(VectorIndex):
             index.add_with_ids(old.reconstruct_batch(batch), batch)
         index.add_with_ids(np.ascontiguousarray(vectors), np.ascontiguousarray(ids))
         self.index, self.trained_at = index, n
-
-    def _ids(self) -> np.ndarray:
-        """Every id in the IVF."""
-        invlists = self.index.invlists
-        ids = [
-            np.array(self._faiss.rev_swig_ptr(invlists.get_ids(c), invlists.list_size(c)))
-            for c in range(self.index.nlist)
-            if invlists.list_size(c)
-        ]
-        return np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
 
     def remove(self, ids: np.ndarray) -> int:
         if len(ids) == 0:
@@ -171,6 +161,18 @@ class IVFIndex(VectorIndex):
         obj = cls(dim)
         obj.flat = FlatIndex(dim, raw)
         return obj
+
+
+def list_ids(index) -> np.ndarray:
+    """Every id in a FAISS IVF's lists (in memory or mapped), cell by cell."""
+    faiss = _faiss()
+    invlists = index.invlists
+    ids = [
+        np.array(faiss.rev_swig_ptr(invlists.get_ids(c), invlists.list_size(c)))
+        for c in range(index.nlist)
+        if invlists.list_size(c)
+    ]
+    return np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
 
 
 def rare_filter(allow: np.ndarray | None, total: int) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import KBError
 from .base import NO_HITS, VectorIndex
 from .flat import _faiss
-from .ivf import NPROBE, IVFIndex, rare_filter, search_cells
+from .ivf import NPROBE, IVFIndex, list_ids, rare_filter, search_cells
 
 #: (ids, float vectors) of those of the given ids it has: the store's exact vectors
 VectorSource = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -66,7 +66,7 @@ class MappedIndex(VectorIndex):
         # file in the page cache that only costs (1.6 vs 0.5 ms per search at 660k codes)
         self._faiss.downcast_InvertedLists(base.invlists).prefetch_nthread = 0
         self.base = base
-        self.base_ids = np.sort(_list_ids(base, self._faiss))
+        self.base_ids = np.sort(list_ids(base))
         self.delta = create(delta_kind, dim)
         self.delta_ids: set[int] = set()
         self.removed: set[int] = set()
@@ -209,14 +209,3 @@ class MappedIndex(VectorIndex):
     @classmethod
     def read_file(cls, path: Path, dim: int) -> VectorIndex:
         return open_snapshot(path, dim, "ivf")
-
-
-def _list_ids(index, faiss) -> np.ndarray:
-    """Every id in an IVF's lists."""
-    invlists = index.invlists
-    parts = [
-        np.array(faiss.rev_swig_ptr(invlists.get_ids(c), invlists.list_size(c)))
-        for c in range(index.nlist)
-        if invlists.list_size(c)
-    ]
-    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)

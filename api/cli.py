@@ -396,7 +396,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.serving import BalancedMultiprocess, NoDelayConfig, port_is_free
+    from api.serving import port_is_free, supervise
     from search.errors import IndexNotFound
 
     settings = _settings(index)  # a bad KB_* setting stops here, before the model loads
@@ -412,11 +412,19 @@ def serve(
         os.environ["KB_INDEX"] = str(Path(settings.index).resolve())
         if not port_is_free(host, port):
             raise click.ClickException(f"{host}:{port} is in use by another program")
-        config = NoDelayConfig(
-            "api.app:app_from_environment", factory=True, workers=workers, host=host, port=port
+        if os.name != "posix":
+            supervise(host, port, workers)
+            return
+        # the supervisor only starts and watches the workers: in a fresh interpreter that
+        # imports uvicorn alone it holds ~30 MB, where this process, which imported the
+        # app and opened the index, held ~110 MB for as long as the server ran
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "api.serving", "--host", host, "--port", str(port)]
+            + ["--workers", str(workers)],
         )
-        BalancedMultiprocess(config).run()
-        return
     try:
         uvicorn.run(create_app(settings, kb), host=host, port=port)
     finally:

@@ -1,8 +1,14 @@
-"""Serving with several worker processes: their listening sockets, and how connections
-are spread over the workers."""
+"""Serving with several worker processes: their listening sockets, how connections are
+spread over the workers, and the supervisor that ``kb serve --workers N`` hands over to
+(``python -m api.serving``).
+
+This module imports uvicorn only, never the app or the knowledge base: the supervisor
+process runs it and stays small.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import socket
 import sys
@@ -94,3 +100,35 @@ class BalancedMultiprocess(Multiprocess):
     @sockets.setter
     def sockets(self, value: list[socket.socket]) -> None:
         """Ignored: every worker gets a socket of its own."""
+
+
+#: the app each worker builds: the knowledge base named by ``KB_INDEX``
+WORKER_APP = "api.app:app_from_environment"
+
+
+def supervise(host: str, port: int, workers: int) -> None:
+    """Start ``workers`` processes serving ``WORKER_APP`` on ``host:port``, each with a
+    socket of its own, and restart any that dies until stopped (SIGINT or SIGTERM)."""
+    config = NoDelayConfig(WORKER_APP, factory=True, workers=workers, host=host, port=port)
+    BalancedMultiprocess(config).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The supervisor's command line; ``kb serve --workers N`` checks the index and the
+    port, then replaces its own process with this one."""
+    parser = argparse.ArgumentParser(
+        prog="python -m api.serving",
+        description="Supervise worker processes that serve the knowledge base in KB_INDEX "
+        "(started by 'kb serve --workers N', which checks the index and the port first).",
+    )
+    parser.add_argument("--host", required=True, help="address to listen on")
+    parser.add_argument("--port", type=int, required=True, help="port to listen on")
+    parser.add_argument("--workers", type=int, required=True, help="number of processes")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    supervise(args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    main()

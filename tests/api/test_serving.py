@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 from api.serving import NoDelayConfig, port_is_free
 
@@ -43,3 +45,18 @@ def test_a_port_in_use_is_seen_before_sharing_it_silently():
         port = taken.getsockname()[1]
         assert not port_is_free("127.0.0.1", port)
     assert port_is_free("127.0.0.1", port)
+
+
+def test_the_supervisor_command_explains_itself_and_refuses_bad_arguments():
+    shown = subprocess.run(
+        [sys.executable, "-m", "api.serving", "--help"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and "--workers" in shown.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "api.serving", "--host", "127.0.0.1", "--port", "1"]
+        + ["--workers", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert "--workers must be at least 1" in bad.stderr and "Traceback" not in bad.stderr

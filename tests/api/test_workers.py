@@ -37,6 +37,30 @@ def test_two_workers_answer_and_both_see_a_new_report(tmp_path: Path):
     assert log.count("Application startup complete") == 2 and "Traceback" not in log
 
 
+def test_the_supervisor_is_a_small_process_of_its_own(tmp_path: Path):
+    """`kb serve --workers 2` checks the index, then becomes a bare supervisor: the same
+    process, which imports neither FAISS nor the model; the workers hold those."""
+    env = fake_env()
+    folder = tmp_path / "berichte"
+    folder.mkdir()
+    _report(folder, "bericht", 1, "Recycling")
+    index = tmp_path / "index"
+    assert run_kb("ingest", str(folder), "--index", str(index), "-q", env=env).returncode == 0
+    with kb_server(index, tmp_path / "server.log", "--workers", "2", env=env) as (base, proc):
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/api/v1/search", params={"q": "Recycling"}).status_code == 200
+        command = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        supervisor = Path(f"/proc/{proc.pid}/maps").read_text()
+        workers = [
+            Path(f"/proc/{pid}/maps").read_text()
+            for pid in _children(proc.pid)
+            if b"api.serving" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+    assert command[1:3] == [b"-m", b"api.serving"], command
+    assert "faiss" not in supervisor and "marisa" not in supervisor
+    assert sum("faiss" in maps for maps in workers) == 2
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():

@@ -33,9 +33,13 @@ FTS_WEIGHTS = (1.0, 0.75, 0.5)
 #: ids bound per ``IN (...)`` query, well below SQLite's limit on variables
 IN_BATCH = 500
 
-#: a query term in more than this share of the passages is common: when the query also
-#: has rarer terms, passages that hold only common ones are not BM25 candidates
+#: a query term in more than this share of the passages, and in more than COMMON_MIN
+#: of them, is common: passages that hold only common query terms are not BM25
+#: candidates of the hybrid ranking (see ``distinctive``)
 COMMON_SHARE = 0.05
+
+#: below this many passages BM25 over a term costs under a millisecond: never common
+COMMON_MIN = 1_000
 
 
 def select_in(conn: sqlite3.Connection, sql: str, values: Sequence) -> Iterable[sqlite3.Row]:
@@ -97,20 +101,25 @@ def fts_query(terms: Sequence[str]) -> str:
 
 def distinctive(terms: Sequence[str], df: Mapping[str, int], n_chunks: int) -> list[str] | None:
     """The query terms a BM25 candidate must hold one of: those that are not common (see
-    ``COMMON_SHARE``), or the rarest one if all are; None when that would be all terms.
+    ``COMMON_SHARE`` and ``COMMON_MIN``); an empty list when every term is common (no
+    BM25 candidates); None when no term is common (all terms, no restriction).
 
     FTS5 computes BM25 for every passage that holds any query term, and that cost grows
     with the most common one ("industri" is in a quarter of the passages of a news
     corpus: 16 ms at 100,000 passages). A passage holding only the common terms scores
     low (their IDF is low), so only passages holding a rarer term are scored, still
     with every query term. Where they are fewer than asked for, the list is shorter:
-    a candidate with only common words would hardly rank.
+    a candidate with only common words would hardly rank. A query of common words only
+    ("Wasserstoff" in a tenth of the passages) gets its candidates from the vectors: a
+    passage holding its words gains as much coverage in the fusion as any BM25 pick
+    would, and BM25 would only have chosen 100 of thousands of equal holders (10 ms at
+    100,000 passages).
     """
     known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]
-    if len(known) < 2:
+    if not known:
         return None
-    limit = COMMON_SHARE * n_chunks
-    rare = [t for t in known if df[t] <= limit] or [min(known, key=lambda t: df[t])]
+    limit = max(COMMON_SHARE * n_chunks, COMMON_MIN)
+    rare = [t for t in known if df[t] <= limit]
     return None if len(rare) == len(known) else rare
 
 
@@ -124,7 +133,7 @@ def search(
     """Top-n (chunk id, BM25 score over ``terms``; higher is better) for chunks with any
     of ``terms``; with ``where`` (a condition on ``documents d`` and its parameters) only
     chunks of the documents it admits; with ``within`` (terms, see ``distinctive``) only
-    chunks that hold one of those."""
+    chunks that hold one of those, none if it is empty."""
     match = fts_query(terms)
     if not match:
         return []
@@ -138,6 +147,8 @@ def search(
             f"WHERE {where[0]})"
         )
         params = list(where[1])
+    if within is not None and not within:  # every term common: no candidates
+        return []
     narrow = fts_query(within) if within else ""
     if narrow:
         # tested per matching row like the filter; bm25() then runs only for rows that

@@ -176,21 +176,41 @@ def test_bm25_candidates_use_the_parts_of_a_word_only_where_the_index_lacks_it(
     ("terms", "df", "expected"),
     [
         (["wasserstoff", "industri"], {"wasserstoff": 3, "industri": 40}, ["wasserstoff"]),
-        # every term common: the rarest one
-        (["industri", "netzwerk"], {"industri": 40, "netzwerk": 30}, ["netzwerk"]),
-        # nothing common, or nothing left to leave out: all terms, as before
+        # every term common: no BM25 candidates at all
+        (["industri", "netzwerk"], {"industri": 40, "netzwerk": 30}, []),
+        (["industri"], {"industri": 40}, []),
+        (["industri", "industri"], {"industri": 40}, []),
+        # exactly at the share is not common
+        (["industri", "hafen"], {"industri": 5, "hafen": 4}, None),
+        # nothing common: all terms, as before
         (["wasserstoff", "hafen"], {"wasserstoff": 3, "hafen": 4}, None),
-        (["industri"], {"industri": 40}, None),
-        # a term the corpus does not hold does not narrow anything
-        (["fehlt", "industri"], {"industri": 40}, None),
-        (["industri", "industri"], {"industri": 40}, None),
+        (["wasserstoff"], {"wasserstoff": 3}, None),
+        # a term the corpus does not hold neither narrows nor counts as distinctive
+        (["fehlt", "wasserstoff"], {"wasserstoff": 3}, None),
+        (["fehlt", "industri"], {"industri": 40}, []),
+        (["fehlt"], {}, None),
     ],
 )
-def test_distinctive_terms(terms, df, expected):
+def test_distinctive_terms(terms, df, expected, monkeypatch):
+    monkeypatch.setattr(lexical, "COMMON_MIN", 0)  # 5% of 100 passages: more than 5
     assert lexical.distinctive(terms, df, 100) == expected
 
 
-def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase):
+def test_a_term_in_few_passages_is_never_common():
+    # 5% of 10,000 passages would be 500; BM25 over 800 costs under a millisecond
+    df = {"industri": 800, "wasserstoff": 3}
+    assert lexical.distinctive(["industri", "wasserstoff"], df, 10_000) is None
+    df = {"industri": 1_200, "wasserstoff": 3}
+    assert lexical.distinctive(["industri", "wasserstoff"], df, 10_000) == ["wasserstoff"]
+    assert lexical.distinctive(["industri"], {"industri": 1_200}, 10_000) == []
+    assert lexical.distinctive(["industri"], {"industri": 6_000}, 100_000) == []
+    assert lexical.distinctive(["industri"], {"industri": 4_000}, 100_000) is None
+
+
+def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase, monkeypatch):
+    # a corpus of 20 passages: common above 10%, not above 5% (one passage)
+    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
     texts = [f"Die Industrie im Bericht {i}." for i in range(18)]
     texts += ["Wasserstoff für die Industrie.", "Wasserstoff im Hafen."]
     for i, text in enumerate(texts):
@@ -210,6 +230,9 @@ def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase):
 
 
 def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, monkeypatch):
+    # a corpus of 19 passages: common above 10%, not above 5% (one passage)
+    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
     for i in range(18):
         kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
     kb.add_document("h2", _doc("h2.md", "Wasserstoff für die Industrie."))
@@ -227,3 +250,30 @@ def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, mon
     hybrid, exact = seen
     assert hybrid == [19]  # the one passage with the rarer word
     assert len(exact) == 19 and exact[0] == 19  # the lexical ranking stays whole
+
+
+def test_a_query_of_common_words_takes_its_candidates_from_the_vectors(
+    kb: KnowledgeBase, monkeypatch
+):
+    for i in range(19):
+        kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
+    kb.add_document("h", _doc("h.md", "Wasserstoff im Hafen."))
+    seen: list[list[int]] = []
+    search = lexical.search
+
+    def recorded(*args, **kwargs):
+        hits = search(*args, **kwargs)
+        seen.append([c for c, _ in hits])
+        return hits
+
+    monkeypatch.setattr(lexical, "search", recorded)
+    # a corpus of 20 passages: common above 10%, not above 5% (one passage)
+    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
+    hybrid = kb.search("Industrie", ranking="hybrid", k=30)
+    exact = kb.search("Industrie", ranking="lexical", k=30)
+    assert seen[0] == []  # "industri" is in 19 of 20 passages: no BM25 candidates
+    assert len(seen[1]) == 19  # the lexical ranking stays whole
+    # the vectors still bring the reports, and those with the word lead
+    assert {h.id for h in hybrid.results[:19]} == {f"d{i}" for i in range(19)}
+    assert {h.id for h in exact.results} == {f"d{i}" for i in range(19)}

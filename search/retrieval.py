@@ -121,8 +121,8 @@ def lexical(
     conn: sqlite3.Connection | None = None,
 ) -> Scored:
     """The n passages with the best BM25 for the query terms; given the terms' document
-    frequencies ``df``, only passages that hold a term that is not common, if the query
-    has one (``search.lexical.distinctive``). ``conn``: the connection of the view's
+    frequencies ``df``, only passages that hold a term that is not common, and none if
+    every term is common (``search.lexical.distinctive``). ``conn``: the connection of the view's
     read transaction when called from another thread (default: this thread's)."""
     if not terms:
         return []

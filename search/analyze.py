@@ -187,7 +187,8 @@ class Lexicon:
     (marisa-trie, 0.7 MB for ~336k forms) and the values in a list indexed by key id.
 
     As a dict the same forms held 26 MB in every process, and building it left another
-    ~50 MB of freed but unreturned memory behind; lookups cost the same either way.
+    ~50 MB of freed but unreturned memory behind. Lookups cost about the same: compound
+    splitting of 27,859 distinct words took 0.33 s against 0.30 s with the dict.
     """
 
     __slots__ = ("_ids", "_logs")

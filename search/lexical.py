@@ -135,7 +135,7 @@ def search(
     chunks of the documents it admits; with ``within`` (terms, see ``distinctive``) only
     chunks that hold one of those, none if it is empty."""
     match = fts_query(terms)
-    if not match:
+    if not match or (within is not None and not within):  # empty within: all common
         return []
     w = FTS_WEIGHTS
     restrict, params = "", []
@@ -147,8 +147,6 @@ def search(
             f"WHERE {where[0]})"
         )
         params = list(where[1])
-    if within is not None and not within:  # every term common: no candidates
-        return []
     narrow = fts_query(within) if within else ""
     if narrow:
         # tested per matching row like the filter; bm25() then runs only for rows that

@@ -41,11 +41,7 @@ def test_the_supervisor_is_a_small_process_of_its_own(tmp_path: Path):
     """`kb serve --workers 2` checks the index, then becomes a bare supervisor: the same
     process, which imports neither FAISS nor the model; the workers hold those."""
     env = fake_env()
-    folder = tmp_path / "berichte"
-    folder.mkdir()
-    _report(folder, "bericht", 1, "Recycling")
-    index = tmp_path / "index"
-    assert run_kb("ingest", str(folder), "--index", str(index), "-q", env=env).returncode == 0
+    index = _one_report_index(tmp_path, env)
     with kb_server(index, tmp_path / "server.log", "--workers", "2", env=env) as (base, proc):
         with httpx.Client(base_url=base) as client:
             assert client.get("/api/v1/search", params={"q": "Recycling"}).status_code == 200
@@ -59,6 +55,15 @@ def test_the_supervisor_is_a_small_process_of_its_own(tmp_path: Path):
     assert command[1:3] == [b"-m", b"api.serving"], command
     assert "faiss" not in supervisor and "marisa" not in supervisor
     assert sum("faiss" in maps for maps in workers) == 2
+
+
+def _one_report_index(tmp_path: Path, env: dict[str, str]) -> Path:
+    folder = tmp_path / "berichte"
+    folder.mkdir()
+    _report(folder, "bericht", 1, "Recycling")
+    index = tmp_path / "index"
+    assert run_kb("ingest", str(folder), "--index", str(index), "-q", env=env).returncode == 0
+    return index
 
 
 def _children(pid: int) -> list[int]:
@@ -101,11 +106,7 @@ def test_connections_opened_at_once_spread_over_the_workers(tmp_path: Path):
     """One socket per worker (SO_REUSEPORT): 16 kept-alive connections opened together
     do not all land on the worker that woke first."""
     env = fake_env()
-    folder = tmp_path / "berichte"
-    folder.mkdir()
-    _report(folder, "bericht", 1, "Recycling")
-    index = tmp_path / "index"
-    assert run_kb("ingest", str(folder), "--index", str(index), "-q", env=env).returncode == 0
+    index = _one_report_index(tmp_path, env)
     with kb_server(index, tmp_path / "server.log", "--workers", "2", env=env) as (base, proc):
         port = int(base.rsplit(":", 1)[1])
         clients = [httpx.Client(base_url=base) for _ in range(16)]

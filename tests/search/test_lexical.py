@@ -208,9 +208,7 @@ def test_a_term_in_few_passages_is_never_common():
 
 
 def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase, monkeypatch):
-    # a corpus of 20 passages: common above 10%, not above 5% (one passage)
-    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
-    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
+    _common_above_a_tenth(monkeypatch)  # a corpus of 20 passages
     texts = [f"Die Industrie im Bericht {i}." for i in range(18)]
     texts += ["Wasserstoff für die Industrie.", "Wasserstoff im Hafen."]
     for i, text in enumerate(texts):
@@ -229,13 +227,8 @@ def test_bm25_within_distinctive_terms_keeps_the_full_scores(kb: KnowledgeBase, 
     assert len(full) == 20
 
 
-def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, monkeypatch):
-    # a corpus of 19 passages: common above 10%, not above 5% (one passage)
-    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
-    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
-    for i in range(18):
-        kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
-    kb.add_document("h2", _doc("h2.md", "Wasserstoff für die Industrie."))
+def _record_bm25(monkeypatch) -> list[list[int]]:
+    """The chunk ids of every BM25 search from now on, one list per search."""
     seen: list[list[int]] = []
     search = lexical.search
 
@@ -245,6 +238,21 @@ def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, mon
         return hits
 
     monkeypatch.setattr(lexical, "search", recorded)
+    return seen
+
+
+def _common_above_a_tenth(monkeypatch) -> None:
+    """A few passages: at 5% one passage would already be common."""
+    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
+
+
+def test_hybrid_candidates_leave_out_common_only_passages(kb: KnowledgeBase, monkeypatch):
+    _common_above_a_tenth(monkeypatch)  # a corpus of 19 passages
+    for i in range(18):
+        kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
+    kb.add_document("h2", _doc("h2.md", "Wasserstoff für die Industrie."))
+    seen = _record_bm25(monkeypatch)
     kb.search("Wasserstoff Industrie", ranking="hybrid")
     kb.search("Wasserstoff Industrie", ranking="lexical")
     hybrid, exact = seen
@@ -258,18 +266,8 @@ def test_a_query_of_common_words_takes_its_candidates_from_the_vectors(
     for i in range(19):
         kb.add_document(f"d{i}", _doc(f"d{i}.md", f"Die Industrie im Bericht {i}."))
     kb.add_document("h", _doc("h.md", "Wasserstoff im Hafen."))
-    seen: list[list[int]] = []
-    search = lexical.search
-
-    def recorded(*args, **kwargs):
-        hits = search(*args, **kwargs)
-        seen.append([c for c, _ in hits])
-        return hits
-
-    monkeypatch.setattr(lexical, "search", recorded)
-    # a corpus of 20 passages: common above 10%, not above 5% (one passage)
-    monkeypatch.setattr(lexical, "COMMON_MIN", 0)
-    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.1)
+    seen = _record_bm25(monkeypatch)
+    _common_above_a_tenth(monkeypatch)  # a corpus of 20 passages
     hybrid = kb.search("Industrie", ranking="hybrid", k=30)
     exact = kb.search("Industrie", ranking="lexical", k=30)
     assert seen[0] == []  # "industri" is in 19 of 20 passages: no BM25 candidates

@@ -217,7 +217,7 @@ class Lexicon:
         return default if i is None else self._logs[i]
 
 
-def _give_back_freed_memory() -> None:
+def give_back_freed_memory() -> None:
     """Return freed heap pages to the system (glibc only; elsewhere nothing happens).
 
     Building the lexicon frees tens of MB of large temporary tables in the middle of the
@@ -256,7 +256,7 @@ def _lexicon() -> Lexicon:
                 del counts
                 _LEXICON = Lexicon(lex)
                 del lex
-                _give_back_freed_memory()
+                give_back_freed_memory()
     return _LEXICON
 
 

@@ -30,6 +30,7 @@ from .errors import IndexBusy, IndexNotFound
 from .locking import WriteLock
 from .manifest import Manifest
 from .mirror import VectorMirror
+from .postings import TermFollower
 from .retrieval import View
 from .settings import Settings
 from .store import SCHEMA_VERSION, Store
@@ -60,6 +61,7 @@ class Handle:
     stamp: manifests.Stamp | None
     store: Store
     mirror: VectorMirror
+    terms: TermFollower
 
 
 class IndexFolder:
@@ -74,6 +76,7 @@ class IndexFolder:
         #: called with the new manifest when the active store changed (before using it)
         self.on_switch: Callable[[Manifest], None] | None = None
         self._switch = threading.Lock()
+        self._follow_terms = False
         self._retired: list[Handle] = []
         self._handle = self._open(manifest, manifests.stamp(self.path))
 
@@ -104,11 +107,21 @@ class IndexFolder:
         mirror = VectorMirror(
             store, store_dir, manifest.vector_index, manifest.dim, mapped=self.map_vectors
         )
-        return Handle(manifest, stamp, store, mirror)
+        terms = TermFollower(store)
+        if self._follow_terms:
+            terms.start()
+        return Handle(manifest, stamp, store, mirror, terms)
+
+    def follow_terms(self) -> None:
+        """Keep the passages' terms in memory from now on, in this store and the ones a
+        reindex switches to (``search.postings``; for servers)."""
+        self._follow_terms = True
+        self._handle.terms.start()
 
     def close(self) -> None:
         """Close the SQLite connections of the active store and retired ones."""
         for handle in [*self._retired, self._handle]:
+            handle.terms.close()
             handle.store.close()
         self._retired.clear()
 
@@ -136,6 +149,7 @@ class IndexFolder:
             # calls in flight may still read the old store: close it a switch later
             for old in self._retired:
                 old.store.close()
+            handle.terms.close()
             self._retired = [handle]
             self._handle = new
             return new
@@ -145,7 +159,7 @@ class IndexFolder:
         """A consistent state: one SQLite read transaction, the mirror at its generation."""
         handle = self.current()
         with handle.store.read(), handle.mirror.reading() as gen:
-            yield View(handle.store, handle.mirror, gen)
+            yield View(handle.store, handle.mirror, gen, handle.terms.at(gen))
 
     @contextlib.contextmanager
     def writing(self, *, save: bool = False) -> Iterator[Handle]:

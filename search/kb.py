@@ -140,7 +140,9 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Get ready to answer queries: load the model, the compound lexicon and the
-        vectors now, not on the first query, and keep BLAS to one thread.
+        vectors now, not on the first query, start keeping the passages' terms in memory
+        (``search.postings``, unless the setting ``term_postings`` is off), and keep BLAS
+        to one thread.
 
         A query's matrices are small: a second BLAS thread only spins, and with several
         requests at once the threads fight for the cores (measured on 3,000 reports: 98 ms
@@ -161,6 +163,8 @@ class KnowledgeBase:
         self.analyzer.query_terms("Wasserstoffstrategie")
         with self.index.reading():
             pass
+        if self.settings.term_postings:
+            self.index.follow_terms()
         gc.freeze()
         gc.set_threshold(10_000, 20, 20)
 

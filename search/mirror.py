@@ -248,6 +248,8 @@ class VectorMirror:
 
     def _replay(self, after: int, upto: int, owners: bool = True) -> None:
         for space, (added, removed) in self.store.log_between(after, upto).items():
+            if space not in self.indexes:  # not a vector space (terms changed in place)
+                continue
             index = self.indexes[space]
             if removed:
                 index.remove(np.fromiter(removed, dtype=np.int64, count=len(removed)))

@@ -4,7 +4,9 @@ gather for one query.
 * ``dense``   — passages nearest to the query vector;
 * ``fields``  — sentences, document centroids and metadata vectors nearest to it;
 * ``lexical`` — passages by BM25 over the analysed terms (``search.lexical``), plus the
-  IDF-weighted term coverage of every candidate for the hybrid ranking.
+  IDF-weighted term coverage of every candidate for the hybrid ranking; from the
+  in-memory postings when the view has them (``search.postings``, same scores), else
+  from FTS5.
 
 ``rank`` runs them, fuses the evidence (``search.ranking``) and, for topic queries,
 scores the same candidates again with a query vector expanded by the best documents.
@@ -24,6 +26,7 @@ import numpy as np
 from . import lexical as lexical_index
 from .filters import Filters
 from .mirror import VectorMirror
+from .postings import Postings, usable_term
 from .ranking import (
     Evidence,
     FusionWeights,
@@ -50,6 +53,8 @@ class View:
     store: Store
     mirror: VectorMirror
     generation: int
+    #: the passages' terms in memory at this generation, if current (else FTS5 answers)
+    postings: Postings | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,14 @@ def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) ->
     return _vectors(view, "fields", qvec, FIELD_FACTOR * n, within)
 
 
+def _postings(view: View, terms: Sequence[str]) -> Postings | None:
+    """The view's in-memory postings if they can answer for ``terms`` (FTS5 reads a term
+    with other characters than ASCII letters and digits as a phrase)."""
+    if view.postings is None or not all(map(usable_term, terms)):
+        return None
+    return view.postings
+
+
 def lexical(
     view: View,
     terms: list[str],
@@ -127,9 +140,13 @@ def lexical(
     if not terms:
         return []
     conn = conn or view.store.conn
+    postings = _postings(view, terms)
     rare = None
     if df is not None:
-        rare = lexical_index.distinctive(terms, df, view.store.chunk_count(conn))
+        n_chunks = postings.n if postings is not None else view.store.chunk_count(conn)
+        rare = lexical_index.distinctive(terms, df, n_chunks)
+    if postings is not None and within is None:
+        return postings.search(terms, n, rare)
     if within is None or within.chunks is not None:
         where = None if within is None else within.where
         return lexical_index.search(conn, terms, n, where, rare)
@@ -194,7 +211,11 @@ def lexical_candidates(
     (``KnowledgeBase.search``); the caller must not use ``conn`` meanwhile."""
     conn = conn or view.store.conn
     # given the query's words: one frequency lookup for the BM25 terms and the coverage
-    df = lexical_index.document_frequencies(conn, terms) if words else None
+    df = None
+    if words:
+        postings = _postings(view, terms)
+        source = postings.document_frequencies if postings is not None else None
+        df = source(terms) if source else lexical_index.document_frequencies(conn, terms)
     # hybrid: BM25 only proposes candidates, so passages with only common words are left
     # out; the lexical ranking is BM25 itself and stays exact
     hits = lexical(
@@ -246,9 +267,13 @@ def collect(
     if ranking is Ranking.HYBRID and terms and (weights.lexical > 0 or weights.topic_lexical > 0):
         candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
         candidates |= {c for c, _, _ in ev.sentences}
-        ev.coverage = lexical_index.coverage(
-            view.store.conn, terms, candidates, view.store.chunk_count(), df
-        )
+        postings = _postings(view, terms)
+        if postings is not None and df is not None:
+            ev.coverage = postings.coverage(terms, candidates, df)
+        else:
+            ev.coverage = lexical_index.coverage(
+                view.store.conn, terms, candidates, view.store.chunk_count(), df
+            )
     return ev, seen
 
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Map saved inverted files from disk instead of reading them into memory: "
         "the workers of a server share one copy; a process that writes holds its own",
     )
+    term_postings: bool = Field(
+        True,
+        description="Servers keep every passage's terms in memory as well (about 30 MB per "
+        "100,000 passages per worker) and score BM25 there: up to 10 ms less per search",
+    )
     ranking: Ranking = Field(
         Ranking.HYBRID, description="Ranking: 'hybrid' (lexical + dense), 'dense' or 'lexical'"
     )

@@ -101,6 +101,8 @@ FIELD_KINDS = ("sentence", "document", "metadata")
 
 #: vector spaces and the table that holds each one's vectors
 SPACES = {"passages": "chunks", "fields": "field_vectors"}
+#: the vector log's entry for a passage whose lexical terms changed in place
+TERMS_CHANGED = "terms"
 #: who owns each vector of a space: (id, document id, chunk id, field kind)
 _OWNERS = {
     "passages": "SELECT id, doc_id, NULL, NULL FROM chunks",
@@ -471,11 +473,13 @@ class Store:
                 (*columns.values(), _now(), doc_id),
             )
             changes = VectorChanges(0)
+            retitled: list[int] = []
             if title_terms is not None:
                 chunk_ids = [
                     r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
                 ]
                 lexical.set_title(cur, chunk_ids, title_terms)
+                retitled = chunk_ids
             if metadata_vector is not None:
                 old = [
                     r[0]
@@ -500,6 +504,11 @@ class Store:
             after = self._meta(cur, doc_id)
             change_log.record(cur, actor, "edited", doc_id, before, after)
             changes.generation = self._commit_changes(cur, changes)
+            # not a vector change: the in-memory postings (search.postings) rebuild
+            cur.executemany(
+                "INSERT INTO vector_log(generation, space, added, id) VALUES (?,?,1,?)",
+                [(changes.generation, TERMS_CHANGED, int(i)) for i in retitled],
+            )
         return changes, before, after
 
     @staticmethod
@@ -887,13 +896,14 @@ class Store:
         return _unpack(rows, dim)
 
     def log_between(self, after: int, upto: int) -> dict[str, tuple[set[int], set[int]]]:
-        """Per space, the (added, removed) vector ids of generations ``after``+1..``upto``."""
+        """Per space, the (added, removed) vector ids of generations ``after``+1..``upto``;
+        under ``TERMS_CHANGED``, passages whose terms changed in place (a new title)."""
         out: dict[str, tuple[set[int], set[int]]] = {s: (set(), set()) for s in SPACES}
         for space, added, vid in self.conn.execute(
             "SELECT space, added, id FROM vector_log WHERE generation > ? AND generation <= ?",
             (after, upto),
         ):
-            out[space][0 if added else 1].add(int(vid))
+            out.setdefault(space, (set(), set()))[0 if added else 1].add(int(vid))
         return out
 
     def document_ids(self) -> list[str]:

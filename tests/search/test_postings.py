@@ -1,0 +1,190 @@
+"""The passages' terms in memory: the same BM25, frequencies and coverage as FTS5, kept
+current across writes, and used by searches only at their own generation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from search import lexical
+from search.kb import KnowledgeBase
+from search.postings import Postings, TermFollower
+
+from .test_lexical import _doc
+
+#: queries whose terms the reports below hold in different amounts and columns
+QUERIES = [
+    ["wasserstoff"],
+    ["wasserstoff", "strom"],
+    ["strom", "wind", "netz", "fehlt"],
+    ["hafen", "wasserstoff", "strom", "wind"],
+    ["fehlt"],
+]
+
+
+def _fill(kb: KnowledgeBase) -> None:
+    kb.add_document(
+        "a",
+        _doc("a.md", "Wasserstoff im Hafen, Wasserstoff im Netz.", "Strom und Netze aus Wind."),
+    )
+    kb.add_document("b", _doc("b.md", "Wasserstoff und Strom aus Wind.", "Der Hafen wächst."))
+    kb.add_document("c", _doc("c.md", "Strom, Strom und nochmals Strom für das Netz."))
+    kb.update_metadata("c", {"title": "Wasserstoff im Netz"})
+
+
+def _built(kb: KnowledgeBase) -> Postings:
+    store = kb.index.current().store
+    with store.read() as conn:
+        return Postings.build(conn, store.generation())
+
+
+def _assert_like_fts(kb: KnowledgeBase, postings: Postings) -> None:
+    """Every query scores, counts and covers as FTS5 does, with and without narrowing."""
+    store = kb.index.current().store
+    conn = store.conn
+    assert postings.n == store.chunk_count()
+    for terms in QUERIES:
+        assert postings.document_frequencies(terms) == lexical.document_frequencies(conn, terms)
+        for within in (None, terms[:1], []):
+            fts = lexical.search(conn, terms, 10, within=within)
+            ours = postings.search(terms, 10, within)
+            assert [c for c, _ in ours] == [c for c, _ in fts]
+            assert [s for _, s in ours] == pytest.approx([s for _, s in fts], rel=1e-9)
+        df = lexical.document_frequencies(conn, terms)
+        ids = {c for c, _ in lexical.search(conn, ["strom", "wasserstoff", "hafen"], 10)}
+        assert postings.coverage(terms, ids, df) == pytest.approx(
+            lexical.coverage(conn, terms, ids, store.chunk_count(), df), rel=1e-12
+        )
+
+
+def test_bm25_frequencies_and_coverage_are_those_of_fts5(kb: KnowledgeBase):
+    _fill(kb)
+    postings = _built(kb)
+    _assert_like_fts(kb, postings)
+    hits = postings.search(["wasserstoff"], 10)
+    # the passage with the word twice leads; the title counts for every passage of "c"
+    assert hits[0][0] == 1 and {c for c, _ in hits} == {1, 3, 5}
+    assert postings.search(["wasserstoff"], 10, ["fehlt"]) == []
+    assert postings.search([], 10) == [] and postings.search(["fehlt"], 10) == []
+
+
+def test_extended_postings_match_a_new_build(kb: KnowledgeBase):
+    _fill(kb)
+    store = kb.index.current().store
+    old = _built(kb)
+    kb.remove_document("a")
+    kb.add_document("d", _doc("d.md", "Wind und Wasserstoff am Hafen.", "Netze für Strom."))
+    with store.read() as conn:
+        gen = store.generation()
+        added, removed = store.log_between(old.generation, gen)["passages"]
+        newer = old.extended(conn, gen, added, removed)
+    assert newer.generation == gen and newer.changed == len(added) + len(removed)
+    _assert_like_fts(kb, newer)
+    assert old.n == 5 and newer.n == 5 - 2 + 2  # the older state is untouched
+    with pytest.raises(ValueError, match="new ids"):
+        with store.read() as conn:
+            old.extended(conn, gen, {1}, set())
+
+
+def _wait_current(follower: TermFollower, generation: int) -> Postings:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = follower.at(generation)
+        if found is not None:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"the postings did not reach generation {generation}")
+
+
+def test_the_follower_extends_on_adds_and_rebuilds_on_a_new_title(kb: KnowledgeBase):
+    _fill(kb)
+    handle = kb.index.current()
+    follower = handle.terms
+    assert follower.at(handle.store.generation()) is None  # not started: FTS5 answers
+    kb.index.follow_terms()
+    first = _wait_current(follower, handle.store.generation())
+    kb.add_document("d", _doc("d.md", "Wind und Wasserstoff am Hafen."))
+    second = _wait_current(follower, handle.store.generation())
+    assert second.changed == 1  # extended, not rebuilt
+    _assert_like_fts(kb, second)
+    kb.update_metadata("d", {"title": "Strom vom Meer"})  # terms of a stored passage change
+    third = _wait_current(follower, handle.store.generation())
+    assert third.changed == 0 and third is not second  # built anew
+    assert third.document_frequencies(["meer"]) == {"meer": 1}
+    _assert_like_fts(kb, third)
+    assert first.generation < second.generation < third.generation
+
+
+def test_searches_use_the_postings_only_at_their_own_generation(kb: KnowledgeBase):
+    _fill(kb)
+    kb.warm_up()
+    follower = kb.index.current().terms
+    _wait_current(follower, kb.index.current().store.generation())
+    with kb.index.reading() as view:
+        assert view.postings is not None and view.postings.generation == view.generation
+    with_postings = kb.search("Wasserstoff Strom")
+    follower.close()  # no more refreshes: the next write leaves them behind
+    time.sleep(0.05)
+    kb.add_document("d", _doc("d.md", "Wasserstoff und Strom aus dem Hafen."))
+    with kb.index.reading() as view:
+        assert view.postings is None  # FTS5 answers meanwhile
+    found = kb.search("Wasserstoff Strom")
+    assert "d" in {h.id for h in found.results}
+    assert found.total == with_postings.total + 1
+
+
+def test_the_same_ranking_with_and_without_the_postings(filled_kb: KnowledgeBase):
+    queries = ["Wasserstoff", "Fachkräfte im Handwerk", "hydrogen", "Kreislauf und Recycling"]
+    before = [filled_kb.search(q) for q in queries]
+    filled_kb.warm_up()
+    _wait_current(filled_kb.index.current().terms, filled_kb.index.current().store.generation())
+    after = [filled_kb.search(q) for q in queries]
+    for old, new in zip(before, after, strict=True):
+        assert [(h.id, h.score) for h in new.results] == [(h.id, h.score) for h in old.results]
+        assert new.total == old.total
+
+
+def test_a_term_fts5_reads_as_a_phrase_is_left_to_fts5(kb: KnowledgeBase):
+    from search.retrieval import _postings
+
+    _fill(kb)
+    kb.warm_up()
+    _wait_current(kb.index.current().terms, kb.index.current().store.generation())
+    with kb.index.reading() as view:
+        assert _postings(view, ["wasserstoff", "strom"]) is view.postings
+        assert _postings(view, ["wasser-stoff"]) is None
+        assert _postings(view, ["straße"]) is None
+
+
+def test_closing_stops_a_build_and_waits_for_the_thread(kb: KnowledgeBase, monkeypatch):
+    from search import postings as postings_module
+
+    _fill(kb)
+    monkeypatch.setattr(postings_module, "_BUILD_ROWS", 1)
+    store = kb.index.current().store
+    with store.read() as conn, pytest.raises(postings_module.Cancelled):
+        Postings.build(conn, store.generation(), lambda: True)
+    follower = kb.index.current().terms
+    kb.index.follow_terms()
+    follower.close()  # the store's connections may close right after
+    assert follower._thread is not None and not follower._thread.is_alive()
+    kb.close()
+
+
+def test_ids_far_apart_keep_their_exact_values():
+    import numpy as np
+
+    from search.postings import _block
+
+    # term 0: ids 70,000 apart (too far for a 16-bit gap); term 1: starts above 65,535
+    terms = np.array([0, 1, 1, 0, 1], dtype=np.int32)
+    chunks = np.array([3, 100_000, 100_002, 70_004, 100_002], dtype=np.int32)
+    weights = np.array([4, 4, 3, 4, 2], dtype=np.uint8)
+    order = np.argsort(chunks, kind="stable")
+    base = _block({"fern": 0, "nah": 1}, terms[order], chunks[order], weights[order])
+    assert list(base.wide) == [0] and base.wide[0].base is None  # a copy, not a view
+    ids, tf = base.entries(0)
+    assert ids.tolist() == [3, 70_004] and tf.tolist() == [4, 4]
+    ids, tf = base.entries(1)
+    assert ids.tolist() == [100_000, 100_002] and tf.tolist() == [4, 5]

@@ -113,10 +113,11 @@ class IndexFolder:
         return Handle(manifest, stamp, store, mirror, terms)
 
     def follow_terms(self) -> None:
-        """Keep the passages' terms in memory from now on, in this store and the ones a
-        reindex switches to (``search.postings``; for servers)."""
+        """Keep the passages' terms in memory from now on, in this store (built now) and
+        the ones a reindex switches to (built on their thread; ``search.postings``; for
+        servers)."""
         self._follow_terms = True
-        self._handle.terms.start()
+        self._handle.terms.start(wait=True)
 
     def close(self) -> None:
         """Close the SQLite connections of the active store and retired ones."""

@@ -387,11 +387,20 @@ class TermFollower:
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start following (once): the first build begins now."""
-        if self._thread is None and not self._closed:
-            self._thread = threading.Thread(target=self._run, name="kb-postings", daemon=True)
-            self._thread.start()
+    def start(self, wait: bool = False) -> None:
+        """Start following (once). With ``wait``, the first build runs here and now (a
+        server's warm-up: its first searches find the postings current); otherwise on
+        the thread, while FTS5 answers."""
+        if self._thread is not None or self._closed:
+            return
+        if wait:
+            try:
+                self.refresh()
+            except Exception as exc:  # the thread tries again at the next write
+                log.warning("the in-memory postings of %s: %s", self.store.path, exc)
+        self._thread = threading.Thread(target=self._run, name="kb-postings", daemon=True)
+        self._thread.start()
+        if not wait:
             self._wake.set()
 
     def close(self) -> None:

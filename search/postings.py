@@ -21,6 +21,7 @@ FTS5 stays the store of the terms; these arrays are derived and never written to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sqlite3
@@ -448,8 +449,9 @@ class TermFollower:
                 logged = self.store.log_between(current.generation, gen)
                 added, removed = logged.get("passages", (set(), set()))
                 if not any(logged.get(TERMS_CHANGED, ((), ()))):
-                    fresh = current.extended(conn, gen, added, removed)
-                    if fresh.stale:
+                    with contextlib.suppress(ValueError):  # an id seen before: build anew
+                        fresh = current.extended(conn, gen, added, removed)
+                    if fresh is not None and fresh.stale:
                         fresh = None
             rebuilt = fresh is None
             if rebuilt:

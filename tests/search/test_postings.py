@@ -187,3 +187,31 @@ def test_ids_far_apart_keep_their_exact_values():
     assert ids.tolist() == [3, 70_004] and tf.tolist() == [4, 4]
     ids, tf = base.entries(1)
     assert ids.tolist() == [100_000, 100_002] and tf.tolist() == [4, 5]
+
+
+def test_the_setting_leaves_everything_to_fts5(settings):
+    settings = settings.model_copy(update={"term_postings": False})
+    kb = KnowledgeBase.open(settings)
+    try:
+        _fill(kb)
+        kb.warm_up()
+        with kb.index.reading() as view:
+            assert view.postings is None
+        assert kb.index.current().terms._thread is None
+        assert kb.search("Wasserstoff").results[0].id == "a"
+    finally:
+        kb.close()
+
+
+def test_a_log_that_repeats_known_passages_leads_to_a_new_build(kb: KnowledgeBase):
+    _fill(kb)
+    kb.add_document("d", _doc("d.md", "Wind und Wasserstoff am Hafen."))
+    store = kb.index.current().store
+    follower = TermFollower(store)
+    ahead = _built(kb)  # already holds the passages of the last write ...
+    ahead.generation -= 1  # ... but claims the generation before it
+    follower.current = ahead
+    follower.refresh()  # replaying that write would add known ids: built anew instead
+    assert follower.current is not ahead
+    assert follower.current.generation == store.generation()
+    _assert_like_fts(kb, follower.current)

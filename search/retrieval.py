@@ -117,7 +117,7 @@ def fields(view: View, qvec: np.ndarray, n: int, within: Scope | None = None) ->
     return _vectors(view, "fields", qvec, FIELD_FACTOR * n, within)
 
 
-def _postings(view: View, terms: Sequence[str]) -> Postings | None:
+def postings_for(view: View, terms: Sequence[str]) -> Postings | None:
     """The view's in-memory postings if they can answer for ``terms`` (FTS5 reads a term
     with other characters than ASCII letters and digits as a phrase)."""
     if view.postings is None or not all(map(usable_term, terms)):
@@ -140,7 +140,7 @@ def lexical(
     if not terms:
         return []
     conn = conn or view.store.conn
-    postings = _postings(view, terms)
+    postings = postings_for(view, terms)
     rare = None
     if df is not None:
         n_chunks = postings.n if postings is not None else view.store.chunk_count(conn)
@@ -213,7 +213,7 @@ def lexical_candidates(
     # given the query's words: one frequency lookup for the BM25 terms and the coverage
     df = None
     if words:
-        postings = _postings(view, terms)
+        postings = postings_for(view, terms)
         source = postings.document_frequencies if postings is not None else None
         df = source(terms) if source else lexical_index.document_frequencies(conn, terms)
     # hybrid: BM25 only proposes candidates, so passages with only common words are left
@@ -267,7 +267,7 @@ def collect(
     if ranking is Ranking.HYBRID and terms and (weights.lexical > 0 or weights.topic_lexical > 0):
         candidates = {c for c, _, _ in ev.passages} | {c for c, _, _ in ev.lexical}
         candidates |= {c for c, _, _ in ev.sentences}
-        postings = _postings(view, terms)
+        postings = postings_for(view, terms)
         if postings is not None and df is not None:
             ev.coverage = postings.coverage(terms, candidates, df)
         else:

@@ -145,15 +145,15 @@ def test_the_same_ranking_with_and_without_the_postings(filled_kb: KnowledgeBase
 
 
 def test_a_term_fts5_reads_as_a_phrase_is_left_to_fts5(kb: KnowledgeBase):
-    from search.retrieval import _postings
+    from search.retrieval import postings_for
 
     _fill(kb)
     kb.warm_up()
     _wait_current(kb.index.current().terms, kb.index.current().store.generation())
     with kb.index.reading() as view:
-        assert _postings(view, ["wasserstoff", "strom"]) is view.postings
-        assert _postings(view, ["wasser-stoff"]) is None
-        assert _postings(view, ["straße"]) is None
+        assert postings_for(view, ["wasserstoff", "strom"]) is view.postings
+        assert postings_for(view, ["wasser-stoff"]) is None
+        assert postings_for(view, ["straße"]) is None
 
 
 def test_closing_stops_a_build_and_waits_for_the_thread(kb: KnowledgeBase, monkeypatch):
@@ -215,3 +215,15 @@ def test_a_log_that_repeats_known_passages_leads_to_a_new_build(kb: KnowledgeBas
     assert follower.current is not ahead
     assert follower.current.generation == store.generation()
     _assert_like_fts(kb, follower.current)
+
+
+def test_with_the_postings_the_lexical_part_needs_no_helper_thread(kb: KnowledgeBase, monkeypatch):
+    _fill(kb)
+    submitted = []
+    real = kb._helpers.submit
+    monkeypatch.setattr(kb._helpers, "submit", lambda *a, **k: submitted.append(a) or real(*a, **k))
+    kb.search("Wasserstoff im Hafen")  # no postings yet: BM25 on FTS5, beside the vectors
+    assert len(submitted) == 1
+    kb.warm_up()
+    found = kb.search("Wasserstoff im Hafen")
+    assert len(submitted) == 1 and found.results

@@ -239,8 +239,12 @@ class Postings:
             return []
         scores = score[candidates]
         if len(candidates) > n:
-            top = np.argpartition(-scores, n - 1)[:n]
-            candidates, scores = candidates[top], scores[top]
+            # the n best; of equal scores at the cut the lowest ids, as FTS5 keeps them
+            cut = np.partition(scores, len(scores) - n)[len(scores) - n]
+            keep = scores > cut
+            tied = np.flatnonzero(scores == cut)  # candidates ascend: lowest ids first
+            keep[tied[: n - int(keep.sum())]] = True
+            candidates, scores = candidates[keep], scores[keep]
         order = np.lexsort((candidates, -scores))
         return [(int(candidates[i]), float(scores[i])) for i in order]
 

@@ -227,3 +227,14 @@ def test_with_the_postings_the_lexical_part_needs_no_helper_thread(kb: Knowledge
     kb.warm_up()
     found = kb.search("Wasserstoff im Hafen")
     assert len(submitted) == 1 and found.results
+
+
+def test_equal_scores_at_the_cut_keep_the_lowest_ids_as_fts5_does(kb: KnowledgeBase):
+    for name in "edcba":  # the same passage five times: five equal scores
+        kb.add_document(name, _doc(f"{name}.md", "Wasserstoff im Netz.", "Strom aus Wind."))
+    postings = _built(kb)
+    conn = kb.index.current().store.conn
+    for n in (1, 2, 4):
+        ours = postings.search(["wasserstoff"], n)
+        assert [c for c, _ in ours] == [c for c, _ in lexical.search(conn, ["wasserstoff"], n)]
+        assert [c for c, _ in ours] == [1, 3, 5, 7][:n]

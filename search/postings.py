@@ -391,6 +391,10 @@ class TermFollower:
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
+        #: the newest generation a refresh failed at: searches do not ask again for it
+        #: (a failing build would otherwise run at every search)
+        self._failed_at = -1
+        self._trying = -1
 
     def start(self, wait: bool = False) -> None:
         """Start following (once). With ``wait``, the first build runs here and now (a
@@ -399,10 +403,7 @@ class TermFollower:
         if self._thread is not None or self._closed:
             return
         if wait:
-            try:
-                self.refresh()
-            except Exception as exc:  # the thread tries again at the next write
-                log.warning("the in-memory postings of %s: %s", self.store.path, exc)
+            self._refresh_or_log()
         self._thread = threading.Thread(target=self._run, name="kb-postings", daemon=True)
         self._thread.start()
         if not wait:
@@ -422,7 +423,8 @@ class TermFollower:
         current = self.current
         if current is not None and current.generation == generation:
             return current
-        if self._thread is not None and (current is None or current.generation < generation):
+        behind = current is None or current.generation < generation
+        if self._thread is not None and behind and generation > self._failed_at:
             self._wake.set()
         return None
 
@@ -433,18 +435,24 @@ class TermFollower:
             if self._closed:
                 return
             try:
-                self.refresh()
+                self._refresh_or_log()
             except Cancelled:
                 return
-            except Exception as exc:  # FTS5 keeps answering; the next write tries again
-                log.warning(
-                    "the in-memory postings of %s are not current: %s", self.store.path, exc
-                )
+
+    def _refresh_or_log(self) -> None:
+        """Refresh; on failure log it and let FTS5 answer until the next write."""
+        try:
+            self.refresh()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            self._failed_at = self._trying
+            log.warning("the in-memory postings of %s are not current: %s", self.store.path, exc)
 
     def refresh(self) -> None:
         """Bring the postings to the store's newest generation."""
         with self.store.read() as conn:
-            gen = self.store.generation()
+            gen = self._trying = self.store.generation()
             current = self.current
             if current is not None and current.generation == gen:
                 return

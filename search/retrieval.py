@@ -214,8 +214,10 @@ def lexical_candidates(
     df = None
     if words:
         postings = postings_for(view, terms)
-        source = postings.document_frequencies if postings is not None else None
-        df = source(terms) if source else lexical_index.document_frequencies(conn, terms)
+        if postings is not None:
+            df = postings.document_frequencies(terms)
+        else:
+            df = lexical_index.document_frequencies(conn, terms)
     # hybrid: BM25 only proposes candidates, so passages with only common words are left
     # out; the lexical ranking is BM25 itself and stays exact
     hits = lexical(

@@ -238,3 +238,30 @@ def test_equal_scores_at_the_cut_keep_the_lowest_ids_as_fts5_does(kb: KnowledgeB
         ours = postings.search(["wasserstoff"], n)
         assert [c for c, _ in ours] == [c for c, _ in lexical.search(conn, ["wasserstoff"], n)]
         assert [c for c, _ in ours] == [1, 3, 5, 7][:n]
+
+
+def test_a_failing_build_is_not_retried_at_every_search(kb: KnowledgeBase, monkeypatch, caplog):
+    from search import postings as postings_module
+
+    _fill(kb)
+    builds = []
+
+    def failing(cls, conn, generation, cancelled=None):
+        builds.append(generation)
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(postings_module.Postings, "build", classmethod(failing))
+    kb.warm_up()  # the first build fails: logged, and FTS5 answers
+    assert builds == [kb.index.current().store.generation()]
+    assert "not current: no memory left" in caplog.text
+    for _ in range(3):
+        assert kb.search("Wasserstoff").results
+    time.sleep(0.2)
+    assert len(builds) == 1  # the searches did not ask again
+    kb.add_document("d", _doc("d.md", "Wasserstoff aus Wind."))
+    kb.search("Wasserstoff")  # a new generation: one more try
+    deadline = time.monotonic() + 10
+    while len(builds) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    assert len(builds) == 2

@@ -210,11 +210,16 @@ class Postings:
         return out
 
     def search(
-        self, terms: Sequence[str], n: int, within: Sequence[str] | None = None
+        self,
+        terms: Sequence[str],
+        n: int,
+        within: Sequence[str] | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """Top-n (passage id, BM25 over ``terms``), higher first, ties by id: the passages
         that hold one of ``terms``, or with ``within`` one of those (none if it is
-        empty). The scores are those of ``search.lexical.search``."""
+        empty); with ``allowed`` (passage ids), only those. The scores are those of
+        ``search.lexical.search``."""
         if within is not None and not within:
             return []
         found = {t: self.entries(t) for t in dict.fromkeys(terms)}
@@ -234,6 +239,11 @@ class Postings:
         for t in within if within is not None else found:
             if t in found:
                 holders[found[t][0]] = True
+        if allowed is not None:  # a filter: the passages of the documents it admits
+            admitted = np.zeros(len(holders), dtype=bool)
+            ids = np.asarray(allowed, dtype=np.int64)
+            admitted[ids[ids < len(holders)]] = True
+            holders &= admitted
         candidates = np.flatnonzero(holders)
         if not len(candidates):
             return []

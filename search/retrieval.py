@@ -145,13 +145,17 @@ def lexical(
     if df is not None:
         n_chunks = postings.n if postings is not None else view.store.chunk_count(conn)
         rare = lexical_index.distinctive(terms, df, n_chunks)
-    if postings is not None and within is None:
-        return postings.search(terms, n, rare)
     if within is None or within.chunks is not None:
+        if postings is not None:
+            return postings.search(terms, n, rare, None if within is None else within.chunks)
         where = None if within is None else within.where
         return lexical_index.search(conn, terms, n, where, rare)
     # a broad filter, as for the vectors: deeper without it, keep admitted documents
-    hits = lexical_index.search(conn, terms, int(n / within.share) + 1, None, rare)
+    deeper = int(n / within.share) + 1
+    if postings is not None:
+        hits = postings.search(terms, deeper, rare)
+    else:
+        hits = lexical_index.search(conn, terms, deeper, None, rare)
     return _admitted(view, "passages", hits, within)[:n]
 
 

@@ -265,3 +265,46 @@ def test_a_failing_build_is_not_retried_at_every_search(kb: KnowledgeBase, monke
         time.sleep(0.02)
     time.sleep(0.2)
     assert len(builds) == 2
+
+
+def test_filtered_searches_give_the_same_answers_from_memory(settings):
+    from search import retrieval
+    from search.filters import Filters
+
+    texts = [
+        "Wasserstoff im Hafen und Strom aus Wind.",
+        "Strom für das Netz, Wasserstoff für den Stahl.",
+        "Der Hafen wächst, Wind weht.",
+        "Wasserstoff, Wasserstoff und Netze.",
+        "Strom und Wärme im Quartier.",
+        "Wind und Wasserstoff im Norden.",
+        "Netze und Speicher für Strom.",
+    ]
+    answers = {}
+    for memory in (False, True):
+        settings = settings.model_copy(
+            update={"term_postings": memory, "index": settings.index.parent / f"i{memory}"}
+        )
+        kb = KnowledgeBase.open(settings)
+        try:
+            for i, text in enumerate(texts):
+                kb.add_document(f"d{i}", _doc(f"d{i}.md", text, "Ein zweiter Abschnitt."))
+                kb.update_metadata(f"d{i}", {"event": "Forum" if i == 1 else f"E{i % 2}"})
+            kb.warm_up()
+            with kb.index.reading() as view:
+                assert (view.postings is not None) is memory
+                # "Forum": 1 of 7 documents, few: passage ids; "E0": 4 of 7, broad: deeper
+                assert retrieval.scope(view, Filters(event="Forum")).chunks is not None
+                assert retrieval.scope(view, Filters(event="E0")).chunks is None
+            got = []
+            for event in ("Forum", "E0"):
+                for ranking in ("hybrid", "lexical"):
+                    found = kb.search(
+                        "Wasserstoff Strom", ranking=ranking, filters=Filters(event=event)
+                    )
+                    got.append(([(h.id, h.score) for h in found.results], found.total))
+            answers[memory] = got
+        finally:
+            kb.close()
+    assert answers[True] == answers[False]
+    assert [h for h, _ in answers[True][0][0]] == ["d1"]

@@ -32,7 +32,7 @@ from .errors import DocumentNotFound, IndexFormatError
 from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS documents (
     simhash    INTEGER   -- fingerprint of the text, for near duplicates
 );
 CREATE INDEX IF NOT EXISTS documents_sha256 ON documents(sha256);
+-- every column a filter tests, and the id: a filter reads this index, not the rows,
+-- which hold each report's whole text (44 -> 7 ms for an event at 29,482 reports)
+CREATE INDEX IF NOT EXISTS documents_filters
+    ON documents(date, event, organiser, location, format, language, topics, id);
 -- AUTOINCREMENT: chunk ids are never reused, so a stale vector can never point at
 -- another document's passage, and a vector id is added and removed at most once.
 CREATE TABLE IF NOT EXISTS chunks (
@@ -246,19 +250,20 @@ class Store:
         """Create the tables, or bring an older schema to this version (caller holds the
         write lock). Version 2 lacks the vector log (the mirrors rebuild once), version 3
         an index of sentence vectors by chunk, versions 2-4 have the SimHash in eight
-        8-bit bands instead of four 16-bit ones (banded anew)."""
+        8-bit bands instead of four 16-bit ones (banded anew), versions 2-5 lack the
+        filters' covering index (created by the schema script)."""
         version = self.schema_version()
-        if version is not None and version not in (2, 3, 4, SCHEMA_VERSION):
+        if version is not None and version not in (2, 3, 4, 5, SCHEMA_VERSION):
             raise IndexFormatError(_format_message(self.path, version))
         if version == SCHEMA_VERSION:
             return
         self.conn.executescript(
             _SCHEMA + lexical.SCHEMA + duplicates.SCHEMA + change_log.SCHEMA + keys.SCHEMA
         )
-        if version is not None:
+        if version is not None and version <= 4:
             with self.write() as cur:
                 duplicates.rebuild(cur)
-        if version in (3, 4):
+        if version in (3, 4, 5):
             with self.write() as cur:
                 self._set_meta(cur, "schema_version", str(SCHEMA_VERSION))
             return

@@ -12,6 +12,7 @@ import numpy as np
 from search.kb import KnowledgeBase
 from search.models import Chunk, NewDocument
 from search.settings import Settings
+from search.store import SCHEMA_VERSION
 
 
 def _stores(settings: Settings) -> list[str]:
@@ -121,9 +122,41 @@ def test_an_index_of_schema_4_gets_its_simhash_bands_anew(built: Settings):
     db.close()
     kb = KnowledgeBase.open(built)
     conn = kb.index.current().store.conn
-    assert kb.index.current().store.schema_version() == 5
+    assert kb.index.current().store.schema_version() == SCHEMA_VERSION
     bands = conn.execute("SELECT doc_id, COUNT(*), MAX(band) FROM simhash_bands GROUP BY doc_id")
     assert {(n, top) for _, n, top in bands} == {(4, 3)}
     some = next(iter(fingerprints))
     assert duplicates.near(conn, fingerprints[some]) == [(some, 0)]
+    kb.close()
+
+
+def test_an_index_of_schema_5_gets_the_filters_index_and_filters_read_it(built: Settings):
+    """Schema 5 had no covering index for filters: every filter read the reports' rows,
+    whole texts included. Opening adds it, nothing else changes, and filters use it."""
+    import sqlite3
+
+    from search.filters import Filters
+
+    path = built.index / "store-0001" / "kb.sqlite"
+    kb = KnowledgeBase.open(built)
+    before = kb.search("Wasserstoff", filters=Filters(date_from="2020"))
+    generation = kb.generation()
+    kb.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX documents_filters")
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    kb = KnowledgeBase.open(built)
+    store = kb.index.current().store
+    assert store.schema_version() == SCHEMA_VERSION
+    assert kb.generation() == generation  # a new index, no write to the documents
+    after = kb.search("Wasserstoff", filters=Filters(date_from="2020"))
+    assert [(h.id, h.score) for h in after.results] == [(h.id, h.score) for h in before.results]
+    for filters in (Filters(event="Forum"), Filters(date_from="2021", date_to="2022")):
+        where, params = filters.sql()
+        plan = store.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT d.id FROM documents d WHERE {where}", params
+        ).fetchall()
+        assert "COVERING INDEX documents_filters" in " ".join(row[-1] for row in plan)
     kb.close()

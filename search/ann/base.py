@@ -23,6 +23,21 @@ from ..errors import KBError
 NO_HITS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
+def allow_selector(faiss, allow: np.ndarray):
+    """A FAISS selector admitting exactly the (non-negative) ids in ``allow``.
+
+    A bitmap over the ids up to the largest: one bit test per vector a search scans,
+    where ``IDSelectorBatch`` builds a hash set and probes it (a scan of every cell of
+    662,000 field vectors with 9% admitted: 18 against 27 ms). Row ids are dense, so
+    the bitmap takes an eighth of a byte per id of the store.
+    """
+    ids = np.asarray(allow, dtype=np.int64)
+    admitted = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=bool)
+    admitted[ids] = True
+    # the wrapper keeps the packed array alive as long as the selector
+    return faiss.IDSelectorBitmap(np.packbits(admitted, bitorder="little"))
+
+
 class VectorIndex(ABC):
     """Inner-product search over normalised vectors with caller-chosen, removable ids."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KBError
-from .base import NO_HITS, VectorIndex
+from .base import NO_HITS, VectorIndex, allow_selector
 
 
 def _faiss():
@@ -61,7 +61,7 @@ class FlatIndex(VectorIndex):
         self._faiss.omp_set_num_threads(1)
         params = None
         if allow is not None:
-            selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))
+            selector = allow_selector(self._faiss, allow)
             params = self._faiss.SearchParameters(sel=selector)
         scores, ids = self.index.search(query, n, params=params)
         keep = ids[0] >= 0

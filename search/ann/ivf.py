@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import NO_HITS, VectorIndex
+from .base import NO_HITS, VectorIndex, allow_selector
 from .flat import FlatIndex, _faiss, read_faiss
 
 #: below this many vectors the search is exact
@@ -134,7 +134,7 @@ class IVFIndex(VectorIndex):
             return NO_HITS
         sel = None
         if allow is not None:
-            sel = self._faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))
+            sel = allow_selector(self._faiss, allow)
         return search_cells(self.index, query, n, sel, rare_filter(allow, total))
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:

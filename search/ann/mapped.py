@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KBError
-from .base import NO_HITS, VectorIndex
+from .base import NO_HITS, VectorIndex, allow_selector
 from .flat import _faiss
 from .ivf import NPROBE, IVFIndex, list_ids, rare_filter, search_cells
 
@@ -122,7 +122,7 @@ class MappedIndex(VectorIndex):
             sel = faiss.IDSelectorNot(batch)
             keep += [batch, sel]
         if allow is not None:
-            allowed = faiss.IDSelectorBatch(np.ascontiguousarray(allow, dtype=np.int64))
+            allowed = allow_selector(faiss, allow)
             keep.append(allowed)
             sel = allowed if sel is None else faiss.IDSelectorAnd(allowed, sel)
             keep.append(sel)

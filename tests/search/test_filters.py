@@ -165,3 +165,42 @@ def test_values_with_umlauts_match_in_any_case(kb: KnowledgeBase):
         assert "oe" in _ids(kb, "Wasserstoff", filters=filters), filters
     assert _ids(kb, "Wasserstoff", filters=Filters(event="forum")) == ["x"]
     assert _ids(kb, "Wasserstoff", filters=Filters(topics=("okologie",))) == []
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(date_from="2023"), Filters(event="forum"), Filters(topics=("Recycling",))],
+)
+def test_a_filters_allowed_ids_are_its_reports_vectors_from_sqlite_or_from_memory(
+    archive: KnowledgeBase, filters: Filters, monkeypatch
+):
+    # few reports: their ids are read from SQLite; more: from the mirror's owner arrays
+    from search import retrieval
+
+    with archive.index.reading() as view:
+        docs, _ = view.store.admitted(*filters.sql())
+        expected = view.store.allowed(docs)
+        for few in (0, 1_000):
+            monkeypatch.setattr(retrieval, "FEW_DOCS", few)
+            monkeypatch.setattr(retrieval, "FEW", 1.0)  # allowed ids for every filter
+            within = retrieval.scope(view, filters)
+            assert within.docs == docs
+            assert sorted(within.chunks.tolist()) == sorted(expected[0].tolist())
+            assert sorted(within.fields.tolist()) == sorted(expected[1].tolist())
+    assert len(expected[1]) > len(expected[0]) > 0
+
+
+def test_a_removed_report_leaves_the_allowed_ids(archive: KnowledgeBase, monkeypatch):
+    from search import retrieval
+
+    monkeypatch.setattr(retrieval, "FEW_DOCS", 0)
+    monkeypatch.setattr(retrieval, "FEW", 1.0)
+    assert _ids(archive, "Recycling", filters=Filters(topics=("Wasserstoff",))) == ["h2"]
+    archive.remove_document("h2")
+    assert _ids(archive, "Wasserstoff", filters=Filters(topics=("Wasserstoff",))) == []
+    with archive.index.reading() as view:
+        within = retrieval.scope(view, Filters(event="Forum"))
+        assert "h2" not in within.docs
+        owners = view.mirror.owners
+        assert set(owners["passages"].docs(within.chunks.tolist()).values()) == within.docs
+        assert set(owners["fields"].docs(within.fields.tolist()).values()) == within.docs

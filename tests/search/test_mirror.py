@@ -196,3 +196,19 @@ def test_readers_map_snapshots_share_them_and_follow_newer_ones(settings: Settin
     assert top(reader, "Bericht 45 über Logistik 45") == top(plain, "Bericht 45 über Logistik 45")
     for kb in (writer, reader, plain):
         kb.close()
+
+
+def test_owners_find_the_ids_of_documents_and_forget_dropped_ones():
+    from search.mirror import Owners
+
+    owners = Owners()
+    owners.put([(i, f"doc-{i % 3}", None, None) for i in range(1, 3000)])
+    assert owners.ids_of(["doc-1"]).tolist() == list(range(1, 3000, 3))
+    owners.drop([1, 4, 2998])
+    assert owners.ids_of(["doc-1", "doc-2"]).tolist() == [
+        i for i in range(1, 3000) if i % 3 and i not in (1, 4, 2998)
+    ]
+    assert owners.ids_of(["unknown"]).tolist() == [] == owners.ids_of([]).tolist()
+    owners.put([(4, "doc-1", None, None), (5000, "doc-0", None, None)])  # added again, grown
+    assert owners.ids_of(["doc-1"]).tolist()[:2] == [4, 7]
+    assert owners.ids_of(["doc-0"]).tolist()[-1] == 5000

@@ -52,6 +52,21 @@ class TestVectorIndexContract:
         assert list(scores) == sorted(scores, reverse=True)
         assert len(index.search(vectors[0], 10, allow=np.array([], dtype=np.int64))[0]) == 0
 
+    def test_allowed_ids_at_byte_edges_and_far_apart_give_the_best_of_them(self, kind):
+        # the allowed ids become a bitmap: ids at the edges of its bytes, and far apart
+        rng = np.random.default_rng(11)
+        ids = np.array([0, 7, 8, 15, 16, 63, 64, 1_000, 99_999, 100_000, 1 << 20])
+        vectors = _unit(rng.normal(size=(len(ids), 8)))
+        index = ann.create(kind, 8)
+        index.add(ids, vectors)
+        query = _unit(rng.normal(size=(1, 8)))[0]
+        for allow in ([7, 8, 1 << 20], [0, 15, 16, 63, 64], [100_000], [5, 9, 99_999]):
+            found, scores = index.search(query, 3, allow=np.array(allow))
+            admitted = [i for i in range(len(ids)) if ids[i] in allow]
+            best = sorted(admitted, key=lambda i: -float(vectors[i] @ query))[:3]
+            assert found.tolist() == [int(ids[i]) for i in best]
+            assert np.allclose(scores, [vectors[i] @ query for i in best], atol=1e-6)
+
     def test_save_and_load_round_trip(self, kind, tmp_path):
         index = ann.create(kind, 3)
         index.add(np.array([5, 6]), _unit([[1, 0, 0], [0, 0, 1]]))

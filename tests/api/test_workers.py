@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -102,6 +103,17 @@ def _connections_per_process(pids: list[int], port: int) -> dict[int, int]:
     return counts
 
 
+def _listening(port: int) -> int:
+    """Sockets listening on ``port`` (from /proc): a worker listens once it is up."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                count += 1
+    return count
+
+
 def test_connections_opened_at_once_spread_over_the_workers(tmp_path: Path):
     """One socket per worker (SO_REUSEPORT): 16 kept-alive connections opened together
     do not all land on the worker that woke first."""
@@ -109,6 +121,12 @@ def test_connections_opened_at_once_spread_over_the_workers(tmp_path: Path):
     index = _one_report_index(tmp_path, env)
     with kb_server(index, tmp_path / "server.log", "--workers", "2", env=env) as (base, proc):
         port = int(base.rsplit(":", 1)[1])
+        # the server answers once one worker is up; the kernel spreads connections over
+        # the sockets that listen, so wait for the other worker too
+        deadline = time.monotonic() + 60
+        while _listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _listening(port) == 2
         clients = [httpx.Client(base_url=base) for _ in range(16)]
         try:
             for client in clients:

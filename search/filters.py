@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import InvalidQuery
@@ -60,18 +59,17 @@ class Filters:
         """(condition on ``documents d``, parameters); "1" when nothing filters."""
         clauses: list[str] = []
         params: list = []
-        if self.topics:
-            marks = ",".join("?" * len(self.topics))
-            folded = _lower("t.value", self.topics)
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each(d.topics) t WHERE {folded} IN ({marks}))"
-            )
-            params.extend(t.lower() for t in self.topics)
-        for column in ("event", "organiser", "location", "format", "language"):
-            value = getattr(self, column)
-            if value:
-                clauses.append(f"{_lower(f'd.{column}', [value])} = ?")
-                params.append(value.lower())
+        # equal values are looked up in the store's table of them, by their lower case
+        for field in ("topics", "event", "organiser", "location", "format", "language"):
+            value = getattr(self, field)
+            values = value if field == "topics" else (value,) if value else ()
+            if values:
+                marks = ",".join("?" * len(values))
+                clauses.append(
+                    "d.id IN (SELECT doc_id FROM document_values "
+                    f"WHERE field = '{field}' AND folded IN ({marks}))"
+                )
+                params.extend(v.lower() for v in values)
         if self.date_from:
             clauses.append("d.date >= ?")
             params.append(self.date_from)
@@ -79,16 +77,6 @@ class Filters:
             clauses.append("d.date < ?")
             params.append(_after(self.date_to))
         return (" AND ".join(clauses) or "1"), params
-
-
-def _lower(column: str, values: Sequence[str]) -> str:
-    """SQL for ``column`` in lower case, to compare with ``values`` lowered in Python.
-
-    SQLite's ``lower()`` folds ASCII letters only: "Ökologie" stays "Ökologie" and never
-    equals "ökologie". The store's ``fold()`` lowers like Python but is a Python call
-    per row, so it is used only when a value has other characters than ASCII (an ASCII
-    value can only equal an ASCII text, which ``lower()`` folds the same way)."""
-    return f"lower({column})" if all(v.isascii() for v in values) else f"fold({column})"
 
 
 def parse_date(value: str) -> tuple[int, int | None, int | None] | None:

@@ -204,3 +204,34 @@ def test_a_removed_report_leaves_the_allowed_ids(archive: KnowledgeBase, monkeyp
         owners = view.mirror.owners
         assert set(owners["passages"].docs(within.chunks.tolist()).values()) == within.docs
         assert set(owners["fields"].docs(within.fields.tolist()).values()) == within.docs
+
+
+def _values(kb: KnowledgeBase, doc_id: str) -> set[tuple[str, str]]:
+    rows = kb.index.current().store.conn.execute(
+        "SELECT field, folded FROM document_values WHERE doc_id = ?", (doc_id,)
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def test_the_values_filters_look_up_follow_edits_replacements_and_removals(
+    archive: KnowledgeBase,
+):
+    assert _values(archive, "h2") == {
+        ("topics", "wasserstoff"),
+        ("event", "forum"),
+        ("organiser", "initiative nord"),
+        ("format", "pdf"),
+    }
+    archive.update_metadata("h2", {"topics": ["Ökologie", "Energie"], "event": "Messe"})
+    assert _ids(archive, "Wasserstoff", filters=Filters(topics=("Wasserstoff",))) == []
+    assert _ids(archive, "Wasserstoff", filters=Filters(topics=("ökologie",))) == ["h2"]
+    assert _ids(archive, "Wasserstoff", filters=Filters(event="MESSE")) == ["h2"]
+    assert ("organiser", "initiative nord") in _values(archive, "h2")  # not edited: kept
+    # the report ingested again, with other metadata: its values are replaced
+    archive.add_document(
+        "h2", _doc("h2.md", "Grüner Wasserstoff.", topics=["Stahl"], organiser="IHK"), fmt="md"
+    )
+    assert _values(archive, "h2") == {("topics", "stahl"), ("organiser", "ihk"), ("format", "md")}
+    assert _ids(archive, "Wasserstoff", filters=Filters(topics=("Ökologie",))) == []
+    archive.remove_document("h2")
+    assert _values(archive, "h2") == set()

@@ -3,6 +3,7 @@ an interrupted reindex."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -130,33 +131,65 @@ def test_an_index_of_schema_4_gets_its_simhash_bands_anew(built: Settings):
     kb.close()
 
 
-def test_an_index_of_schema_5_gets_the_filters_index_and_filters_read_it(built: Settings):
-    """Schema 5 had no covering index for filters: every filter read the reports' rows,
-    whole texts included. Opening adds it, nothing else changes, and filters use it."""
+def test_an_index_of_schema_6_gets_the_table_of_filter_values_and_filters_read_it(
+    built: Settings,
+):
+    """Schema 6 had a covering index of the filtered columns, and a topic filter read
+    every report's JSON list of topics. Opening fills the table of values from the
+    reports, nothing else changes, and filters look their reports up in it."""
     import sqlite3
 
     from search.filters import Filters
 
     path = built.index / "store-0001" / "kb.sqlite"
     kb = KnowledgeBase.open(built)
-    before = kb.search("Wasserstoff", filters=Filters(date_from="2020"))
+    store = kb.index.current().store
+    meta = store.conn.execute(
+        "SELECT event, organiser, topics FROM documents WHERE event != '' AND topics != '[]'"
+    ).fetchone()
+    topic = json.loads(meta["topics"])[0]
+    cases = [
+        Filters(topics=(topic.upper(),)),
+        Filters(event=meta["event"].lower()),
+        Filters(organiser=meta["organiser"], date_from="2019"),
+        Filters(date_from="2021", date_to="2022"),
+    ]
+    before = [
+        kb.search("Wasserstoff", k=50, filters=f, every_candidate=True).results for f in cases
+    ]
+    rows = store.conn.execute("SELECT * FROM document_values ORDER BY 1, 2, 3").fetchall()
     generation = kb.generation()
     kb.close()
     db = sqlite3.connect(path)
-    db.execute("DROP INDEX documents_filters")
-    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.execute("DROP TABLE document_values")
+    db.execute("DROP INDEX documents_dates")
+    db.execute(
+        "CREATE INDEX documents_filters "
+        "ON documents(date, event, organiser, location, format, language, topics, id)"
+    )
+    db.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     db.commit()
     db.close()
     kb = KnowledgeBase.open(built)
     store = kb.index.current().store
     assert store.schema_version() == SCHEMA_VERSION
-    assert kb.generation() == generation  # a new index, no write to the documents
-    after = kb.search("Wasserstoff", filters=Filters(date_from="2020"))
-    assert [(h.id, h.score) for h in after.results] == [(h.id, h.score) for h in before.results]
-    for filters in (Filters(event="Forum"), Filters(date_from="2021", date_to="2022")):
+    assert kb.generation() == generation  # no write to the documents
+    assert [
+        tuple(r) for r in store.conn.execute("SELECT * FROM document_values ORDER BY 1, 2, 3")
+    ] == [tuple(r) for r in rows]
+    assert any(r["field"] == "topics" for r in rows) and any(r["field"] == "event" for r in rows)
+    for filters, results in zip(cases, before, strict=True):
+        after = kb.search("Wasserstoff", k=50, filters=filters, every_candidate=True).results
+        assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in results]
+        assert after, filters
         where, params = filters.sql()
-        plan = store.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT d.id FROM documents d WHERE {where}", params
-        ).fetchall()
-        assert "COVERING INDEX documents_filters" in " ".join(row[-1] for row in plan)
+        plan = " ".join(
+            row[-1]
+            for row in store.conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT d.id FROM documents d WHERE {where}", params
+            )
+        )
+        assert "json_each" not in plan and "SCAN d" not in plan, plan
+    names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+    assert "documents_filters" not in names and "documents_dates" in names
     kb.close()

@@ -188,6 +188,26 @@ def test_terms_are_plain_ascii(an):
     assert {"co2", "zurich", "lodz"} <= set(terms)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wasserstoff-Netzwerk E\u2011Mobilität Nord\u2010Süd CO₂-Bilanz 6½ x² -Anfang Ende-",
+        "Die Fachkra\u0308fte und Ka\u0308lte\u2011Technik, 2021-03-04, Zürich «naïve» 東京",
+        "Mehr--Wert - Netz- und Stoffwechsel, Kuechly's 1.000 Euro",
+    ],
+)
+def test_an_underscore_splits_words_and_texts_without_one_split_alike(an, text):
+    # texts without "_" take a faster pattern: the same groups, so the same terms
+    from search import analyze
+
+    plain = [m.span() for m in analyze._GROUP_PLAIN.finditer(text)]
+    assert plain == [m.span() for m in analyze._GROUP.finditer(text)]
+    with_underscore = text.replace(" ", "_", 1)
+    first, rest = text.split(" ", 1)
+    assert an.index_terms(with_underscore) == an.index_terms(first + " " + rest)
+    assert an.index_terms("source_url") == an.index_terms("source url")
+
+
 # -- stop words and stemming -----------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ import math
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
+import numpy as np
+
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(terms, parts, title);
 -- per-term row counts of chunk_fts (document frequency), kept current by FTS5 itself
@@ -242,13 +244,28 @@ def term_coverage(
     """
     if df is None:
         df = {t: len(ids) for t, ids in postings.items()}
-    weights = {t: idf(df.get(t, 0), n_chunks) for t in postings}
+    chunks = list(chunks)
+    holds = {
+        t: np.fromiter((c in ids for c in chunks), dtype=bool, count=len(chunks))
+        for t, ids in postings.items()
+    }
+    return coverage_of(holds, np.asarray(chunks, dtype=np.int64), n_chunks, df)
+
+
+def coverage_of(
+    holds: Mapping[str, np.ndarray], chunks: np.ndarray, n_chunks: int, df: Mapping[str, int]
+) -> dict[int, float]:
+    """``term_coverage`` given, per query term, which of ``chunks`` hold it (a boolean
+    array along ``chunks``); chunks that hold none are left out. The in-memory postings
+    and FTS5 both end here, so their coverages are the same floats."""
+    weights = {t: idf(df.get(t, 0), n_chunks) for t in holds}
     total = sum(weights.values())
-    if total <= 0:
+    if total <= 0 or not len(chunks):
         return {}
-    out = {}
-    for c in chunks:
-        share = sum(w for t, w in weights.items() if c in postings[t]) / total
-        if share > 0:
-            out[c] = share
-    return out
+    # each chunk adds up the weights of the terms it holds, in the terms' order
+    mass = np.zeros(len(chunks))
+    for t, w in weights.items():
+        mass[holds[t]] += w
+    share = mass / total
+    kept = share > 0
+    return dict(zip(chunks[kept].tolist(), share[kept].tolist(), strict=True))

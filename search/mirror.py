@@ -115,12 +115,17 @@ class Owners:
 
     def fields(self, ids: list[int]) -> dict[int, tuple[str, int | None, str]]:
         """(kind, chunk id or None, document id) of each known field id."""
-        out = {}
-        for i in ids:
-            if i < len(self.doc) and (d := self.doc[i]) is not None:
-                chunk = int(self.chunk[i])
-                out[i] = (_KINDS[self.kind[i]], None if chunk < 0 else chunk, d)
-        return out
+        known = np.asarray(ids, dtype=np.int64)
+        known = known[known < len(self.doc)]
+        # whole arrays at once, then plain Python values: a search resolves 400 field ids
+        docs = self.doc[known].tolist()
+        chunks = self.chunk[known].tolist()
+        kinds = self.kind[known].tolist()
+        return {
+            i: (_KINDS[k], None if c < 0 else c, d)
+            for i, d, c, k in zip(known.tolist(), docs, chunks, kinds, strict=True)
+            if d is not None
+        }
 
 
 class VectorMirror:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analyze import give_back_freed_memory
-from .lexical import FTS_WEIGHTS, IN_BATCH, term_coverage
+from .lexical import FTS_WEIGHTS, IN_BATCH, coverage_of
 from .store import TERMS_CHANGED
 
 log = logging.getLogger(__name__)
@@ -270,15 +270,15 @@ class Postings:
         if not terms or not chunk_ids:
             return {}
         wanted = np.fromiter(chunk_ids, dtype=np.int64, count=len(chunk_ids))
-        members: dict[str, set[int]] = {}
+        holds: dict[str, np.ndarray] = {}
         for term in dict.fromkeys(terms):
             ids = self.entries(term)[0]
             if not len(ids):
-                members[term] = set()
+                holds[term] = np.zeros(len(wanted), dtype=bool)
                 continue
             at = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
-            members[term] = set(wanted[ids[at] == wanted].tolist())
-        return term_coverage(members, chunk_ids, self.n, df)
+            holds[term] = ids[at] == wanted
+        return coverage_of(holds, wanted, self.n, df)
 
     def nbytes(self) -> int:
         """Bytes held by the arrays."""

@@ -6,6 +6,8 @@ import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from itertools import chain
+from operator import itemgetter
 from urllib.parse import quote
 
 import numpy as np
@@ -130,15 +132,17 @@ def count_facets(metas: list[dict], limit: int | None = None) -> dict[str, list[
     only that many per facet."""
     if limit == 0:
         return {name: [] for name in FACETS}
-    topics: list[str] = []
-    for m in metas:
-        topics.extend(dict.fromkeys(m["topics"]))
+    # map and itemgetter run in C: a search counts the facets of some 400 reports
+    dates = [d[:4] for d in map(itemgetter("date"), metas) if d]
     counts = {
-        "topics": Counter(topics),
-        "years": Counter([m["date"][:4] for m in metas if m["date"]]),
-        "organisers": Counter([m["organiser"] for m in metas]),
-        "events": Counter([m["event"] for m in metas]),
-        "formats": Counter([m["format"] for m in metas]),
+        # a topic listed twice in one report counts once
+        "topics": Counter(
+            chain.from_iterable(map(dict.fromkeys, map(itemgetter("topics"), metas)))
+        ),
+        "years": Counter(dates),
+        "organisers": Counter(map(itemgetter("organiser"), metas)),
+        "events": Counter(map(itemgetter("event"), metas)),
+        "formats": Counter(map(itemgetter("format"), metas)),
     }
     out = {}
     for name in FACETS:

@@ -97,6 +97,10 @@ CREATE TABLE IF NOT EXISTS field_vectors (
     vector   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS field_vectors_doc ON field_vectors(doc_id);
+-- a topic query's feedback reads the centroids of its best documents: by this index,
+-- not among each document's ~25 field vectors (10 centroids: 0.37 -> 0.22 ms at 100k)
+CREATE INDEX IF NOT EXISTS field_vectors_centroids ON field_vectors(doc_id)
+    WHERE kind = 'document';
 CREATE INDEX IF NOT EXISTS field_vectors_chunk ON field_vectors(chunk_id);
 -- What each write did to the vector spaces, for the mirrors to replay: ``added`` is 1
 -- for an added id, 0 for a removed one. Entries up to meta 'log_floor' are pruned.
@@ -263,7 +267,8 @@ class Store:
         an index of sentence vectors by chunk, versions 2-4 have the SimHash in eight
         8-bit bands instead of four 16-bit ones (banded anew), versions 2-5 lack the
         index of dates (created by the schema script), versions 2-6 the table of the
-        values filters compare (filled from the documents)."""
+        values filters compare (filled from the documents) and the index of centroid
+        vectors (created by the schema script)."""
         version = self.schema_version()
         if version is not None and version not in (2, 3, 4, 5, 6, SCHEMA_VERSION):
             raise IndexFormatError(_format_message(self.path, version))

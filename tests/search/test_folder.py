@@ -136,7 +136,8 @@ def test_an_index_of_schema_6_gets_the_table_of_filter_values_and_filters_read_i
 ):
     """Schema 6 had a covering index of the filtered columns, and a topic filter read
     every report's JSON list of topics. Opening fills the table of values from the
-    reports, nothing else changes, and filters look their reports up in it."""
+    reports and adds the index of centroids, nothing else changes, and filters look
+    their reports up in the table."""
     import sqlite3
 
     from search.filters import Filters
@@ -163,6 +164,7 @@ def test_an_index_of_schema_6_gets_the_table_of_filter_values_and_filters_read_i
     db = sqlite3.connect(path)
     db.execute("DROP TABLE document_values")
     db.execute("DROP INDEX documents_dates")
+    db.execute("DROP INDEX field_vectors_centroids")
     db.execute(
         "CREATE INDEX documents_filters "
         "ON documents(date, event, organiser, location, format, language, topics, id)"
@@ -192,4 +194,13 @@ def test_an_index_of_schema_6_gets_the_table_of_filter_values_and_filters_read_i
         assert "json_each" not in plan and "SCAN d" not in plan, plan
     names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
     assert "documents_filters" not in names and "documents_dates" in names
+    plan = " ".join(
+        row[-1]
+        for row in store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT doc_id, vector FROM field_vectors "
+            "WHERE kind = 'document' AND doc_id IN (?, ?)",
+            ("a", "b"),
+        )
+    )
+    assert "USING INDEX field_vectors_centroids" in plan, plan
     kb.close()

@@ -87,12 +87,19 @@ class Owners:
         self._fit(max(r[0] for r in rows))
         intern = sys.intern  # one string per document, not one per vector (a document
         # has about 25 field vectors: 45 MB less per process at 100,000 passages)
-        codes = self._codes
         for vid, doc, chunk, kind in rows:
             self.doc[vid] = intern(doc)
             self.chunk[vid] = -1 if chunk is None else chunk
             self.kind[vid] = -1 if kind is None else _KINDS.index(kind)
-            self.code[vid] = codes.setdefault(doc, len(codes))
+        # codes for the documents new here, made in one go after the loop: made in it,
+        # each code's int object landed among the rows' objects and kept their memory
+        # from being freed (150 MB per process at 100,000 passages)
+        vids = [r[0] for r in rows]
+        docs = self.doc[vids]
+        codes = self._codes
+        new = [d for d in dict.fromkeys(docs.tolist()) if d not in codes]
+        codes.update(zip(new, range(len(codes), len(codes) + len(new)), strict=True))
+        self.code[vids] = [codes[d] for d in docs.tolist()]
 
     def drop(self, ids) -> None:
         """Forget removed ids."""

@@ -23,6 +23,11 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 MAX_VALUES = 20
 
 
+#: the report fields whose values a filter compares for equality, in lower case (the
+#: store keeps them in its table ``document_values``)
+FILTER_FIELDS = ("topics", "event", "organiser", "location", "format", "language")
+
+
 @dataclass(frozen=True)
 class Filters:
     """What a search is narrowed to; empty fields do not filter."""
@@ -60,7 +65,7 @@ class Filters:
         clauses: list[str] = []
         params: list = []
         # equal values are looked up in the store's table of them, by their lower case
-        for field in ("topics", "event", "organiser", "location", "format", "language"):
+        for field in FILTER_FIELDS:
             value = getattr(self, field)
             values = value if field == "topics" else (value,) if value else ()
             if values:

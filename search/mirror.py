@@ -93,13 +93,13 @@ class Owners:
             self.kind[vid] = -1 if kind is None else _KINDS.index(kind)
         # codes for the documents new here, made in one go after the loop: made in it,
         # each code's int object landed among the rows' objects and kept their memory
-        # from being freed (150 MB per process at 100,000 passages)
+        # from being freed (about 150 MB per process at 100,000 passages)
         vids = [r[0] for r in rows]
-        docs = self.doc[vids]
+        docs = self.doc[vids].tolist()
         codes = self._codes
-        new = [d for d in dict.fromkeys(docs.tolist()) if d not in codes]
+        new = [d for d in dict.fromkeys(docs) if d not in codes]
         codes.update(zip(new, range(len(codes), len(codes) + len(new)), strict=True))
-        self.code[vids] = [codes[d] for d in docs.tolist()]
+        self.code[vids] = [codes[d] for d in docs]
 
     def drop(self, ids) -> None:
         """Forget removed ids."""
@@ -108,8 +108,8 @@ class Owners:
         self.code[ids] = -1
 
     def ids_of(self, doc_ids: Iterable[str]) -> np.ndarray:
-        """The known ids these documents own, ascending (a filter's allowed ids: 2-3 ms
-        for 2,700 reports' 60,000 field vectors, where reading them from SQLite took 30)."""
+        """The known ids these documents own, ascending (a filter's allowed ids: about
+        1 ms over 660,000 field vectors, where SQLite took 30 ms for one year's 60,000)."""
         wanted = [c for d in doc_ids if (c := self._codes.get(d)) is not None]
         # one flag per code, and a last one, always False, that the -1 of no owner reads
         admitted = np.zeros(len(self._codes) + 1, dtype=bool)

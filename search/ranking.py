@@ -217,9 +217,10 @@ def rank_documents(
         return []
 
     # The fusion runs over every candidate of every query, twice for a topic: on arrays
-    # it takes a fifth of the time of a loop over dicts (1.3 ms a search at 100,000
-    # passages). Each step is the same float64 arithmetic in the same order as the
-    # formulas of the module docstring, so the scores are the same to the last bit.
+    # rather than dicts, 0.56 -> 0.45 ms a call over some 500 hits at 100,000 passages
+    # (most of the rest is making the RankedDocs). Each step is the same float64
+    # arithmetic in the same order as the formulas of the module docstring, so the
+    # scores are the same to the last bit.
     doc_code: dict[str, int] = {}
     codes = [doc_code.setdefault(d, len(doc_code)) for _, d, _ in hits]
     chunk_ids, first, where = np.unique(

@@ -400,6 +400,7 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
             cpu_used = server.cpu_seconds() - cpu_before
             levels[str(clients)] = {
                 "server_cpu_ms_per_request": 1000 * cpu_used / max(res.sent, 1),
+                "client_cpu_ms_per_request": res.client_cpu_ms_per_request,
                 "per_second": res.per_second,
                 "ok": res.ok,
                 "errors": res.errors,
@@ -417,6 +418,7 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
             **(_summary(one.latencies_ms) if one.latencies_ms else {}),
             "errors": one.errors,
             "first_error": one.first_error,
+            "client_cpu_ms_per_request": one.client_cpu_ms_per_request,
         },
         "clients": levels,
         "rss_bytes": rss,
@@ -592,6 +594,7 @@ def _meta(args: argparse.Namespace, counts: dict, txtai_version: str | None) -> 
         "client_levels": args.client_levels,
         "seed": args.seed,
         "serve_args": args.serve_args,
+        "http_client": "asyncio streams",  # runs before stop 19: httpx
         "txtai": txtai_version,
         "env": {
             k: v for k, v in os.environ.items() if k.startswith("KB_") or k.endswith("_NUM_THREADS")

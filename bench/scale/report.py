@@ -198,6 +198,13 @@ def table(results: dict) -> str:
                 _get(s, "http", "clients", c, "server_cpu_ms_per_request"), 1
             ),
         )
+    for clients in levels:
+        row(
+            f"load generator CPU per request at {clients} clients (ms)",
+            lambda s, c=str(clients): _num(
+                _get(s, "http", "clients", c, "client_cpu_ms_per_request"), 2
+            ),
+        )
     row("HTTP errors", lambda s: _http_errors(s), "0")
     row(
         "server RSS after the load",
@@ -381,6 +388,7 @@ def _method(results: dict) -> list[str]:
     comp_text = ", ".join(f"{k}: `{v}`" for k, v in components.items() if v)
     env = ", ".join(f"{k}={v}" for k, v in meta.get("env", {}).items()) or "none"
     sources = ", ".join(f"{n} documents of {name}" for name, n in results["sources"].items())
+    serve_command = f"python -m api.cli serve {meta['serve_args'] or ''}".strip()
     lines = [
         f"- Corpus: generated, seed {meta['seed']}, recombining the sentences of {sources}; "
         "Markdown reports with front matter, 2–6 sections of one passage each.",
@@ -397,14 +405,25 @@ def _method(results: dict) -> list[str]:
         f"{meta['rounds']} rounds alternated, k=10; us `KnowledgeBase.search` (reports with "
         "snippets), txtai `Embeddings.search` (passages with text), one BLAS and one FAISS "
         f"thread for txtai. txtai's FAISS index: {comp_text or 'n/a'}.",
-        f"- HTTP: `python -m api.cli serve` {meta['serve_args'] or ''}on loopback; one client "
+        f"- HTTP: `{serve_command}` on loopback; one client "
         f"sequential ({meta['rounds']} rounds); {', '.join(map(str, meta['client_levels']))} "
         f"closed-loop clients for {meta['load_seconds']:.0f} s each after 2 s warm-up "
-        "(httpx, in the harness process on the same cores). RSS: sum of VmRSS of the "
+        f"({_http_client(meta)}, in the harness process on the same cores). RSS: sum of "
+        "VmRSS of the "
         "server's process tree after the load.",
         f"- Environment overrides: {env}.",
     ]
     return lines
+
+
+def _http_client(meta: dict) -> str:
+    """The load generator of a run: runs before the small client used httpx."""
+    if meta.get("http_client") == "asyncio streams":
+        return (
+            "a small HTTP/1.1 client on asyncio streams, `bench/scale/load.py`; latency "
+            "ends with the answer's last byte"
+        )
+    return "httpx; latency included parsing the JSON answer"
 
 
 def plot(results: dict, path: Path) -> str | None:

@@ -165,14 +165,22 @@ class IVFIndex(VectorIndex):
 
 def list_ids(index) -> np.ndarray:
     """Every id in a FAISS IVF's lists (in memory or mapped), cell by cell."""
+    return list_ids_and_cells(index)[0]
+
+
+def list_ids_and_cells(index) -> tuple[np.ndarray, np.ndarray]:
+    """Every id in a FAISS IVF's lists, cell by cell, and the cell of each (int32)."""
     faiss = _faiss()
     invlists = index.invlists
-    ids = [
-        np.array(faiss.rev_swig_ptr(invlists.get_ids(c), invlists.list_size(c)))
-        for c in range(index.nlist)
-        if invlists.list_size(c)
-    ]
-    return np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
+    ids, cells = [], []
+    for c in range(index.nlist):
+        size = invlists.list_size(c)
+        if size:
+            ids.append(np.array(faiss.rev_swig_ptr(invlists.get_ids(c), size)))
+            cells.append(np.full(size, c, dtype=np.int32))
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return np.concatenate(ids).astype(np.int64), np.concatenate(cells)
 
 
 def rare_filter(allow: np.ndarray | None, total: int) -> bool:
@@ -180,19 +188,60 @@ def rare_filter(allow: np.ndarray | None, total: int) -> bool:
     return allow is not None and len(allow) < RARE_FILTER * total
 
 
-def search_cells(index, query: np.ndarray, n: int, sel, every_cell: bool):
+def search_cells(index, query: np.ndarray, n: int, sel, every_cell: bool, cells=None):
     """Top-n (ids, scores) of one query in a FAISS IVF: its ``nprobe`` nearest cells, or
     every cell (a rare filter: few candidates, find all of them); ``sel`` (a FAISS
-    selector or None) restricts the ids, and must live until this returns."""
+    selector or None) restricts the ids, and must live until this returns.
+
+    ``cells`` (with ``every_cell``): the cells that hold all the ids ``sel`` admits. Only
+    they are scanned, in the order and with the coarse scores a scan of every cell
+    gives them. The cells left out hold no admitted id, so the answer is the same to the
+    last bit and in the same order, ties included; for a filter of one event at 100,000
+    passages 1 ms instead of 4 ms per space.
+    """
     faiss = _faiss()
     faiss.omp_set_num_threads(1)  # per thread, see FlatIndex.search
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    if every_cell and cells is not None:
+        return _search_some_cells(index, query, n, sel, cells)
     params = faiss.SearchParametersIVF(nprobe=index.nlist if every_cell else index.nprobe)
     if sel is not None:
         params.sel = sel
-    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
     scores, ids = index.search(query, n, params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
+
+
+def _search_some_cells(index, query: np.ndarray, n: int, sel, cells: np.ndarray):
+    """``search_cells`` of every cell, but scanning only ``cells``: FAISS's own search of
+    every cell asks the quantizer for all cells in order, then scans them; this asks the
+    same, keeps the order and scores of ``cells`` and scans those (``search_preassigned``)."""
+    faiss = _faiss()
+    if len(cells) == 0:
+        return NO_HITS
+    coarse_scores, coarse_ids = index.quantizer.search(query, index.nlist)
+    keep = np.isin(coarse_ids[0], cells)
+    assign = np.ascontiguousarray(coarse_ids[:, keep], dtype=np.int64)
+    assign_scores = np.ascontiguousarray(coarse_scores[:, keep], dtype=np.float32)
+    params = faiss.SearchParametersIVF(nprobe=assign.shape[1])
+    if sel is not None:
+        params.sel = sel
+    scores = np.empty((1, n), dtype=np.float32)
+    ids = np.empty((1, n), dtype=np.int64)
+    # the wrapper's search_preassigned takes no parameters (the selector): the C++ call
+    index.search_preassigned_c(
+        1,
+        faiss.swig_ptr(query),
+        n,
+        faiss.swig_ptr(assign),
+        faiss.swig_ptr(assign_scores),
+        faiss.swig_ptr(scores),
+        faiss.swig_ptr(ids),
+        False,
+        params,
+    )
+    found = ids[0] >= 0
+    return ids[0][found], scores[0][found]
 
 
 def _contents(flat: FlatIndex) -> tuple[np.ndarray, np.ndarray]:

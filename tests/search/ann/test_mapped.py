@@ -105,3 +105,44 @@ def test_small_snapshots_are_read_into_memory_and_damaged_ones_refused(small, tm
         open_snapshot(tmp_path / "bad.faiss", 32, "ivf")
     with pytest.raises(KBError, match="missing"):
         open_snapshot(tmp_path / "none.faiss", 32, "ivf")
+
+
+def test_a_filter_of_few_ids_scans_only_their_cells_with_the_same_answer(
+    snapshot, tmp_path, monkeypatch
+):
+    path, x = snapshot
+    twins = np.vstack([x[:200], x[:200]])  # equal vectors: ties within a cell
+    index = ann.create("ivf", 32)
+    index.add(np.arange(3_000), x)
+    index.add(np.arange(3_000, 3_400), twins)
+    path = tmp_path / "twins.faiss"
+    index.save(path)
+    mapped = open_snapshot(path, 32, "ivf")
+    mapped.remove(np.array([11, 3_011]))
+    mapped.add(np.array([5_000]), x[[12]])  # in the delta, beside the base's answers
+    scanned = []
+    real = ivf._search_some_cells
+    monkeypatch.setattr(
+        ivf,
+        "_search_some_cells",
+        lambda index, q, n, sel, cells: scanned.append(len(cells)) or real(index, q, n, sel, cells),
+    )
+    rng = np.random.default_rng(7)
+    nlist = mapped.base.nlist
+    for size in (1, 3, 20, nlist // 2):
+        allow = np.sort(rng.choice(3_400, size, replace=False))
+        allow = np.union1d(allow, [11, 12, 3_011, 3_012, 5_000, 9_999])  # removed, twins, delta
+        sel, _alive = mapped._selector(allow)
+        for q in np.vstack([x[[12, 40]], _clustered(5, seed=9)]):
+            n = min(10, len(allow))
+            every = ivf.search_cells(mapped.base, q, n, sel, True)  # every cell
+            some = ivf.search_cells(mapped.base, q, n, sel, True, mapped._cells_of(allow))
+            assert some[0].tolist() == every[0].tolist()  # same ids, same order
+            assert some[1].tobytes() == every[1].tobytes()  # same scores to the bit
+            ids, _ = mapped.search(q, n, allow)
+            assert 11 not in ids and 3_011 not in ids and set(ids) <= set(allow)
+        assert 0 < scanned[-1] < nlist  # only the cells of the allowed ids were scanned
+    assert mapped.search(x[12], 1, np.array([5_000, 12]))[0][0] in (12, 5_000)
+    # more allowed ids than half the cells: every cell, as before
+    assert mapped._cells_of(np.arange(nlist // 2 + 1)) is None
+    assert ivf.search_cells(mapped.base, x[0], 5, None, True, np.array([], np.int32))[0].size == 0

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .analyze import Analyzer, spans_of
+from .analyze import Analyzer
 from .ranking import RankedDoc
 from .snippet import make_snippet
 from .store import ChunkRow
@@ -175,12 +175,12 @@ def build_hits(
     stored sentence vectors in ``sentences``), and the query words the passage has."""
     words = [(m.group(), set(analyzer.query_terms(m.group()))) for m in _WORD.finditer(query)]
     wanted = set(analyzer.query_terms(query))
+    asked = wanted.union(*(terms for _, terms in words))
     hits = []
     for r in page:
         chunk = chunks[r.chunk_id]
         meta = metas[r.doc_id]
-        terms = analyzer.terms(chunk.text)
-        spans = spans_of(terms, wanted)
+        spans, present = analyzer.marked(chunk.text, wanted, asked)
         focus = None
         if not spans and qvec is not None:
             focus = _best_sentence(chunk.text, sentences.get(chunk.id), qvec)
@@ -189,7 +189,6 @@ def build_hits(
         clipped = snip.clip(focus) if focus is not None and not marks else None
         if clipped is not None:
             marks.append(Mark(*clipped, "semantic"))
-        present = {t.term for t in terms}
         matched = list(dict.fromkeys(w for w, terms in words if terms & present))
         hits.append(
             SearchHit(

@@ -282,3 +282,30 @@ def test_spans_without_matches(an):
     assert an.match_spans("Die Wasserstoffstrategie", "") == []
     assert an.match_spans("Die Wasserstoffstrategie", "die der und") == []
     assert an.match_spans("", "Wasserstoff") == []
+
+
+MARKED_TEXTS = [
+    "Die Wasserstoffstrategie und das Wasserstoff-Netzwerk der E-Mobilität wachsen.",
+    "Fachkräfte gesucht: Fachkräftemangel, Fachkräftesicherung; Kreislauf_wirtschaft.",
+    "Skilled workers and hydrogen hubs - the KI-gestützte Fertigung in Sachsen-Anhalt.",
+    "Straße, Strasse, Grüße: über Ökologie und Öko-Bilanz im Überblick",
+    "",
+]
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+@pytest.mark.parametrize(
+    "query",
+    ["Wasserstoff", "Mobilität Emobilität", "Fachkräfte Sicherung", "workers hydrogen", "Öko"],
+)
+def test_marked_is_the_spans_and_present_terms_of_the_full_analysis(language, query):
+    an = Analyzer(language)
+    wanted = set(an.query_terms(query))
+    asked = wanted | set(an.query_terms("Bilanz Straße anhalt"))  # more terms than marked
+    for text in MARKED_TEXTS:
+        terms = an.terms(text)
+        spans, present = an.marked(text, wanted, asked)
+        assert spans == an.match_spans(text, query)
+        assert present == {t.term for t in terms} & asked
+    # the texts do have what is asked: the comparison is not between empty answers
+    assert any(an.marked(text, wanted, asked)[0] for text in MARKED_TEXTS)

@@ -40,7 +40,7 @@ from .models import NewDocument, Written
 from .parallel import EmbeddingPool, auto_processes
 from .ranking import FusionWeights, QueryKind, Ranking, query_kind
 from .relevance import matching
-from .results import FacetValue, SearchHit, SearchResponse, build_hits, count_facets
+from .results import FacetValue, SearchHit, SearchResponse, build_hits, facets_of
 from .settings import Settings, Sort
 from .store import ChunkRow
 from .writing import Incoming, Writer
@@ -545,7 +545,9 @@ class KnowledgeBase:
                 if every_candidate
                 else matching(ranked, first_top, kind, ranking, self.settings)
             )
-            metas = view.store.documents_meta([r.doc_id for r in found], view.generation)
+            found_ids = [r.doc_id for r in found]
+            metas = view.store.documents_meta(found_ids, view.generation)
+            facet_table = view.store.facet_table(view.generation)
             if sort is Sort.DATE:  # newest first; undated last; then by relevance
                 found = sorted(
                     found, key=lambda r: (metas[r.doc_id]["date"] or "", r.score), reverse=True
@@ -561,6 +563,6 @@ class KnowledgeBase:
             page, chunks, metas, sentences, query, qvec, self.analyzer, self.settings.snippet_chars
         )
         limit = self.settings.facet_limit if facet_limit is None else facet_limit
-        facets = count_facets([metas[r.doc_id] for r in found], limit)
+        facets = facets_of([r.doc_id for r in found], metas, facet_table, limit)
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(found), took, hits, k, offset, sort.value, facets)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .analyze import Analyzer
+from .facets import FacetTable
 from .ranking import RankedDoc
 from .snippet import make_snippet
 from .store import ChunkRow
@@ -158,6 +159,17 @@ def count_facets(metas: list[dict], limit: int | None = None) -> dict[str, list[
 
 def _by_count(item: tuple[str, int]) -> tuple[int, str]:
     return -item[1], item[0]
+
+
+def facets_of(
+    doc_ids: list[str], metas: dict[str, dict], table: FacetTable, limit: int | None
+) -> dict[str, list[FacetValue]]:
+    """``count_facets`` of these reports, counted by ``table`` (``search.facets``: the
+    same answer in a fifth of the time) unless it is full."""
+    counted = table.count(doc_ids, metas, limit) if limit != 0 else None
+    if counted is None:
+        return count_facets([metas[d] for d in doc_ids], limit)
+    return {name: [FacetValue(v, c) for v, c in counted[name]] for name in FACETS}
 
 
 def build_hits(

@@ -29,6 +29,7 @@ import numpy as np
 from . import changes as change_log
 from . import duplicates, keys, lexical
 from .errors import DocumentNotFound, IndexFormatError
+from .facets import FacetTable
 from .filters import FILTER_FIELDS
 from .lexical import select_in
 from .models import METADATA_FIELDS, Chunk, NewDocument
@@ -188,6 +189,7 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._meta_cache: tuple[int | None, dict[str, dict]] = (None, {})
+        self._facets: FacetTable | None = None
 
     # -- connections and transactions ---------------------------------------------------
     @property
@@ -711,6 +713,14 @@ class Store:
         if len(known) + len(fetched) <= META_CACHE_DOCUMENTS:
             known.update(fetched)
         return {d: m for d in doc_ids if (m := known.get(d) or fetched.get(d)) is not None}
+
+    def facet_table(self, generation: int) -> FacetTable:
+        """The facet codes of the reports read at ``generation`` (``search.facets``): kept
+        in memory like their metadata, for the newest generation read."""
+        table = self._facets
+        if table is None or table.generation != generation:
+            table = self._facets = FacetTable(generation, META_CACHE_DOCUMENTS)
+        return table
 
     def _read_meta(self, doc_ids: Sequence[str]) -> dict[str, dict]:
         rows = select_in(

@@ -40,7 +40,14 @@ from .models import NewDocument, Written
 from .parallel import EmbeddingPool, auto_processes
 from .ranking import FusionWeights, QueryKind, Ranking, query_kind
 from .relevance import matching
-from .results import FacetValue, SearchHit, SearchResponse, build_hits, facets_of
+from .results import (
+    FacetValue,
+    QueryMarks,
+    SearchHit,
+    SearchResponse,
+    build_hits,
+    facets_of,
+)
 from .settings import Settings, Sort
 from .store import ChunkRow
 from .writing import Incoming, Writer
@@ -554,14 +561,16 @@ class KnowledgeBase:
                 )
             page = found[offset : offset + k]
             chunks = view.store.chunks([r.chunk_id for r in page])
+            query_marks = QueryMarks(query, self.analyzer)
+            marked = {c: query_marks.of(chunk.text) for c, chunk in chunks.items()}
+            # sentence vectors only for the passages without a query word to mark
+            unmarked = [c for c, (spans, _) in marked.items() if not spans]
             sentences = (
-                view.store.sentence_vectors(list(chunks), self.embedder.dim)
-                if qvec is not None
+                view.store.sentence_vectors(unmarked, self.embedder.dim)
+                if qvec is not None and unmarked
                 else {}
             )
-        hits = build_hits(
-            page, chunks, metas, sentences, query, qvec, self.analyzer, self.settings.snippet_chars
-        )
+        hits = build_hits(page, chunks, metas, marked, sentences, qvec, self.settings.snippet_chars)
         limit = self.settings.facet_limit if facet_limit is None else facet_limit
         facets = facets_of([r.doc_id for r in found], metas, facet_table, limit)
         took = round((time.perf_counter() - started) * 1000, 2)

@@ -54,6 +54,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -152,9 +153,9 @@ class Evidence:
     coverage: Mapping[int, float] = field(default_factory=dict)
 
 
-@dataclass
-class RankedDoc:
-    """A document's place in the ranking and the passage that earned it."""
+class RankedDoc(NamedTuple):
+    """A document's place in the ranking and the passage that earned it (a named tuple:
+    a search ranks some 500 documents, twice for a topic, and ``_make`` builds them in C)."""
 
     doc_id: str
     score: float
@@ -286,17 +287,19 @@ def rank_documents(
     doc_ids = np.array(docs)[best_doc]
     ranked = np.lexsort((doc_ids, -doc_score))
     lexical = doc_cover[ranked].tolist() if use_lexical else [None] * len(ranked)
-    return [
-        RankedDoc(d, score, c, dense=dn, lexical=lx)
-        for d, score, c, dn, lx in zip(
-            doc_ids[ranked].tolist(),
-            doc_score[ranked].tolist(),
-            chunk_ids[best][ranked].tolist(),
-            doc_dense[ranked].tolist(),
-            lexical,
-            strict=True,
+    return list(
+        map(
+            RankedDoc._make,
+            zip(
+                doc_ids[ranked].tolist(),
+                doc_score[ranked].tolist(),
+                chunk_ids[best][ranked].tolist(),
+                doc_dense[ranked].tolist(),
+                lexical,
+                strict=True,
+            ),
         )
-    ]
+    )
 
 
 def _best_of(where: np.ndarray, scores: np.ndarray, size: int) -> np.ndarray:

@@ -172,27 +172,42 @@ def facets_of(
     return {name: [FacetValue(v, c) for v, c in counted[name]] for name in FACETS}
 
 
+class QueryMarks:
+    """Where a query's words occur in passages: its terms, and per query word the terms
+    that stand for it (a word counts as matched when the passage has any of them)."""
+
+    def __init__(self, query: str, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.words = [
+            (m.group(), set(analyzer.query_terms(m.group()))) for m in _WORD.finditer(query)
+        ]
+        self.wanted = set(analyzer.query_terms(query))
+        self.asked = self.wanted.union(*(terms for _, terms in self.words))
+
+    def of(self, text: str) -> tuple[list[tuple[int, int]], list[str]]:
+        """The spans of ``text`` to mark and the query words it has, in query order."""
+        spans, present = self.analyzer.marked(text, self.wanted, self.asked)
+        return spans, list(dict.fromkeys(w for w, terms in self.words if terms & present))
+
+
 def build_hits(
     page: list[RankedDoc],
     chunks: dict[int, ChunkRow],
     metas: dict[str, dict],
+    marked: dict[int, tuple[list[tuple[int, int]], list[str]]],
     sentences: dict[int, np.ndarray],
-    query: str,
     qvec: np.ndarray | None,
-    analyzer: Analyzer,
     snippet_chars: int,
 ) -> list[SearchHit]:
     """One hit per ranked document: its metadata, the snippet of its best passage with
-    the query words marked and, where none occurs, its best sentence marked (by the
-    stored sentence vectors in ``sentences``), and the query words the passage has."""
-    words = [(m.group(), set(analyzer.query_terms(m.group()))) for m in _WORD.finditer(query)]
-    wanted = set(analyzer.query_terms(query))
-    asked = wanted.union(*(terms for _, terms in words))
+    the query words marked (``marked``: ``QueryMarks.of`` each passage) and, where none
+    occurs, its best sentence marked (by the stored sentence vectors in ``sentences``),
+    and the query words the passage has."""
     hits = []
     for r in page:
         chunk = chunks[r.chunk_id]
         meta = metas[r.doc_id]
-        spans, present = analyzer.marked(chunk.text, wanted, asked)
+        spans, matched = marked[chunk.id]
         focus = None
         if not spans and qvec is not None:
             focus = _best_sentence(chunk.text, sentences.get(chunk.id), qvec)
@@ -201,7 +216,6 @@ def build_hits(
         clipped = snip.clip(focus) if focus is not None and not marks else None
         if clipped is not None:
             marks.append(Mark(*clipped, "semantic"))
-        matched = list(dict.fromkeys(w for w, terms in words if terms & present))
         hits.append(
             SearchHit(
                 id=r.doc_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
 
 import numpy as np
@@ -77,11 +77,14 @@ class FacetTable:
         self._row[doc_id] = row
 
     def count(
-        self, doc_ids: Sequence[str], metas: Mapping[str, Mapping], limit: int | None
+        self,
+        doc_ids: Sequence[str],
+        read_metas: Callable[[list[str]], Mapping[str, Mapping]],
+        limit: int | None,
     ) -> dict[str, list[tuple[object, int]]] | None:
         """Per facet, (value, number of ``doc_ids`` with it), most frequent first, ties by
-        value; with ``limit`` only that many. ``metas`` gives the values of reports not
-        in the table yet. None when they would not fit (the caller counts otherwise)."""
+        value; with ``limit`` only that many. ``read_metas`` reads the metadata of reports
+        not in the table yet. None when they would not fit (the caller counts otherwise)."""
         row_of = self._row
         rows = np.fromiter(map(row_of.get, doc_ids, repeat(-1)), np.int64, len(doc_ids))
         if len(rows) and rows.min() < 0:  # reports not seen in this generation yet
@@ -89,6 +92,7 @@ class FacetTable:
                 missing = [d for d in dict.fromkeys(doc_ids) if d not in row_of]
                 if len(row_of) + len(missing) > self.capacity:
                     return None
+                metas = read_metas(missing) if missing else {}
                 for doc_id in missing:
                     self._add(doc_id, metas[doc_id])
             rows = np.fromiter(map(row_of.__getitem__, doc_ids), np.int64, len(doc_ids))

@@ -552,14 +552,23 @@ class KnowledgeBase:
                 if every_candidate
                 else matching(ranked, first_top, kind, ranking, self.settings)
             )
+
+            def read_metas(doc_ids: list[str]) -> dict[str, dict]:
+                return view.store.documents_meta(doc_ids, view.generation)
+
             found_ids = [r.doc_id for r in found]
-            metas = view.store.documents_meta(found_ids, view.generation)
-            facet_table = view.store.facet_table(view.generation)
             if sort is Sort.DATE:  # newest first; undated last; then by relevance
+                dated = read_metas(found_ids)
                 found = sorted(
-                    found, key=lambda r: (metas[r.doc_id]["date"] or "", r.score), reverse=True
+                    found, key=lambda r: (dated[r.doc_id]["date"] or "", r.score), reverse=True
                 )
             page = found[offset : offset + k]
+            metas = read_metas([r.doc_id for r in page])
+            # the facets of all matching reports: read only those new to the table
+            limit = self.settings.facet_limit if facet_limit is None else facet_limit
+            facets = facets_of(
+                found_ids, read_metas, view.store.facet_table(view.generation), limit
+            )
             chunks = view.store.chunks([r.chunk_id for r in page])
             query_marks = QueryMarks(query, self.analyzer)
             marked = {c: query_marks.of(chunk.text) for c, chunk in chunks.items()}
@@ -571,7 +580,5 @@ class KnowledgeBase:
                 else {}
             )
         hits = build_hits(page, chunks, metas, marked, sentences, qvec, self.settings.snippet_chars)
-        limit = self.settings.facet_limit if facet_limit is None else facet_limit
-        facets = facets_of([r.doc_id for r in found], metas, facet_table, limit)
         took = round((time.perf_counter() - started) * 1000, 2)
         return SearchResponse(query, len(found), took, hits, k, offset, sort.value, facets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import itemgetter
@@ -162,12 +163,19 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def facets_of(
-    doc_ids: list[str], metas: dict[str, dict], table: FacetTable, limit: int | None
+    doc_ids: list[str],
+    read_metas: Callable[[list[str]], dict[str, dict]],
+    table: FacetTable,
+    limit: int | None,
 ) -> dict[str, list[FacetValue]]:
     """``count_facets`` of these reports, counted by ``table`` (``search.facets``: the
-    same answer in a fifth of the time) unless it is full."""
-    counted = table.count(doc_ids, metas, limit) if limit != 0 else None
+    same answer in a fifth of the time, reading only the metadata of reports new to it)
+    unless it is full."""
+    if limit == 0:
+        return {name: [] for name in FACETS}
+    counted = table.count(doc_ids, read_metas, limit)
     if counted is None:
+        metas = read_metas(doc_ids)
         return count_facets([metas[d] for d in doc_ids], limit)
     return {name: [FacetValue(v, c) for v, c in counted[name]] for name in FACETS}
 

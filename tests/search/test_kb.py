@@ -230,6 +230,8 @@ def test_searches_take_turns_up_to_the_configured_number(tmp_path, monkeypatch, 
 
 def test_document_metadata_is_cached_per_generation_and_fresh_after_a_write(kb: KnowledgeBase):
     kb.add_document("a", _doc("a.md", "Wasserstoff", title="Alt"))
+    before = kb.search("Wasserstoff")  # the facet table of this generation holds "a" now
+    assert before.total == 1 and before.facets["topics"] == []  # no topics yet
     with kb.index.reading() as view:
         first = view.store.documents_meta(["a"], view.generation)
         again = view.store.documents_meta(["a"], view.generation)

@@ -18,7 +18,7 @@ from itertools import repeat
 
 import numpy as np
 
-#: the facets with one value per report, in the table's columns, and their source
+#: the facets with one value per report, in the order of the table's columns
 SINGLE = ("years", "organisers", "events", "formats")
 #: reports a table holds at most (the store's metadata cache holds as many)
 CAPACITY = 50_000

@@ -170,3 +170,17 @@ def app_in_thread(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def stdlib_server_in_thread(server, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run a standard-library HTTP server (bound to port 0) in a thread; yields its URL,
+    with ``host`` as the name, and shuts it down after the block."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -8,13 +8,12 @@ import http.server
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import fake_env, kb_serve, run_kb
+from tests.live import fake_env, kb_serve, run_kb, stdlib_server_in_thread
 
 PORTAL_DOC = Path(__file__).resolve().parents[2] / "docs" / "portal.md"
 
@@ -77,14 +76,9 @@ def portal_site(folder: Path) -> Iterator[str]:
     """A static site on its own loopback port: a portal's origin for the browser."""
     (folder / "index.html").write_text("<!doctype html><title>Portal</title>", encoding="utf-8")
     handler = functools.partial(_QuietFiles, directory=str(folder))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as site:
-        thread = threading.Thread(target=site.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://localhost:{site.server_address[1]}"
-        finally:
-            site.shutdown()
-            thread.join(10)
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    with stdlib_server_in_thread(site, host="localhost") as url:
+        yield url
 
 
 @pytest.mark.browser

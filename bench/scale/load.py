@@ -119,12 +119,24 @@ class HttpConnection:
                 raise ProtocolError(f"a body of {length} bytes")
             body = await reader.readexactly(length)
         else:  # the body ends with the connection
-            body = await reader.read(MAX_BODY)
+            body = await self._until_closed(reader)
             await self.close()
             return status, body
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return status, body
+
+    async def _until_closed(self, reader: asyncio.StreamReader) -> bytes:
+        """Everything up to the end of the connection (``read(n)`` returns what has
+        arrived so far, not the whole body)."""
+        parts, size = [], 0
+        while part := await reader.read(65536):
+            size += len(part)
+            if size > MAX_BODY:
+                await self.close()
+                raise ProtocolError(f"a body of more than {MAX_BODY} bytes")
+            parts.append(part)
+        return b"".join(parts)
 
     @staticmethod
     async def _chunked(reader: asyncio.StreamReader) -> bytes:

@@ -19,6 +19,8 @@ from bench.scale import load
 from tests.live import stdlib_server_in_thread
 
 GOOD = json.dumps({"results": [{"id": "a"}], "total": 1}).encode()
+#: an answer of 300 kB, sent in parts and ended by closing the connection
+LONG = json.dumps({"results": [{"id": str(i), "text": "x" * 290} for i in range(1_000)]}).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -38,11 +40,14 @@ class Handler(BaseHTTPRequestHandler):
             for part in (GOOD[:7], GOOD[7:]):
                 self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
-        elif q == "close":
+        elif q in ("close", "long"):
             self.send_response(200)
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(GOOD)
+            body = GOOD if q == "close" else LONG
+            for start in range(0, len(body), 4096):  # in parts, flushed one by one
+                self.wfile.write(body[start : start + 4096])
+                self.wfile.flush()
             self.close_connection = True
         else:
             status, body = {"fail": (500, b"broken"), "junk": (200, b"<html>")}.get(q, (200, GOOD))
@@ -71,6 +76,19 @@ def test_one_connection_reads_every_kind_of_body(server):
             await conn.close()
 
     assert asyncio.run(run()) == [(200, GOOD)] * 3
+
+
+def test_a_body_ended_by_the_connection_is_read_to_its_end(server):
+    async def run():
+        conn = load.HttpConnection(server)
+        try:
+            return await conn.get(load.search_path("long", 10)), await conn.get("/?q=sized")
+        finally:
+            await conn.close()
+
+    (status, body), after = asyncio.run(run())
+    assert status == 200 and len(body) == len(LONG) and body == LONG
+    assert after == (200, GOOD)  # a new connection for the next request
 
 
 def test_one_client_counts_answers_and_errors(server):

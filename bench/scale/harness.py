@@ -379,9 +379,26 @@ def start_workers(
     return workers
 
 
-def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: Path) -> dict:
-    """Our HTTP API: one-client latency, throughput per concurrency level, server RSS."""
+def http_bench(
+    index: Path,
+    queries: list[str],
+    args: argparse.Namespace,
+    logs: Path,
+    paired: procs.Worker | None = None,
+) -> dict:
+    """Our HTTP API: one-client latency, throughput per concurrency level, server RSS.
+
+    ``paired``: our in-process query worker over the same index. Its rounds alternate
+    with the one-client HTTP rounds, so that the HTTP overhead compares medians taken in
+    the same minutes: the machine's speed drifts by tens of percent between the
+    in-process step and this one.
+    """
     from bench.scale import load
+
+    local: list[float] = []
+
+    def in_process_round() -> None:
+        local.extend(paired.request({"cmd": "round"}, timeout=1800)["ms"])
 
     port = procs.free_port()
     base = f"http://127.0.0.1:{port}"
@@ -391,7 +408,9 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
     try:
         ready_s = server.wait_ready(timeout=1800)
         rss_idle, _ = server.rss_bytes()
-        one = load.one_client(base, queries, args.rounds)
+        one = load.one_client(
+            base, queries, args.rounds, between=in_process_round if paired else None
+        )
         levels = {}
         for clients in args.client_levels:
             cpu_before = server.cpu_seconds()
@@ -419,6 +438,7 @@ def http_bench(index: Path, queries: list[str], args: argparse.Namespace, logs: 
             "errors": one.errors,
             "first_error": one.first_error,
             "client_cpu_ms_per_request": one.client_cpu_ms_per_request,
+            "paired_in_process": _summary(local) if local else None,
         },
         "clients": levels,
         "rss_bytes": rss,
@@ -526,22 +546,33 @@ def measure_size(
             queries,
             logs,
         )
-        try:
-            entry["query"] = query_rounds(workers, args.rounds)
-            for name, worker in workers.items():
-                entry["query"][name]["worker"] = worker.info
-        finally:
-            for worker in workers.values():
-                worker.close()
     except StepFailed as exc:
         errors.append(f"in-process queries: {exc}")
-
-    if ours:
-        print("  HTTP ...", flush=True)
-        try:
-            entry["http"] = http_bench(idx_ours, json.loads(queries.read_text()), args, logs)
-        except StepFailed as exc:
-            errors.append(f"HTTP: {exc}")
+        workers = {}
+    try:
+        if workers:
+            try:
+                entry["query"] = query_rounds(workers, args.rounds)
+                for name, worker in workers.items():
+                    entry["query"][name]["worker"] = worker.info
+            except StepFailed as exc:
+                errors.append(f"in-process queries: {exc}")
+                for worker in workers.values():  # no pairing with a worker that failed
+                    worker.close()
+                workers = {}
+            if "txtai" in workers:
+                workers.pop("txtai").close()
+        if ours:
+            print("  HTTP ...", flush=True)
+            try:
+                entry["http"] = http_bench(
+                    idx_ours, json.loads(queries.read_text()), args, logs, workers.get("ours")
+                )
+            except StepFailed as exc:
+                errors.append(f"HTTP: {exc}")
+    finally:
+        for worker in workers.values():
+            worker.close()
     entry["load_avg"].append(procs.load_average())
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

@@ -18,6 +18,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
@@ -187,15 +188,17 @@ async def _send(conn: HttpConnection, path: str) -> tuple[str | None, float]:
     return check(status, body), done
 
 
-async def _one(base_url: str, queries: list[str], rounds: int, k: int) -> LoadResult:
+async def _one(
+    base_url: str, queries: list[str], rounds: int, k: int, between: Callable[[], None] | None
+) -> LoadResult:
     result = LoadResult(clients=1, seconds=0.0)
     conn = HttpConnection(base_url)
     paths = [search_path(q, k) for q in queries]
     try:
         for path in paths:  # warm-up: connection, caches
             await _send(conn, path)
-        cpu, started = time.process_time(), time.perf_counter()
         for _ in range(rounds):
+            cpu, started = time.process_time(), time.perf_counter()
             for path in paths:
                 sent = time.perf_counter()
                 problem, done = await _send(conn, path)
@@ -205,16 +208,26 @@ async def _one(base_url: str, queries: list[str], rounds: int, k: int) -> LoadRe
                 else:
                     result.ok += 1
                     result.latencies_ms.append((done - sent) * 1000)
-        result.seconds = time.perf_counter() - started
-        result.client_cpu_s = time.process_time() - cpu
+            result.seconds += time.perf_counter() - started
+            result.client_cpu_s += time.process_time() - cpu
+            if between is not None:
+                between()  # blocks the loop on purpose: nothing else is in flight
     finally:
         await conn.close()
     return result
 
 
-def one_client(base_url: str, queries: list[str], rounds: int, k: int = 10) -> LoadResult:
-    """Sequential requests over one connection after one warm-up pass."""
-    return asyncio.run(_one(base_url, queries, rounds, k))
+def one_client(
+    base_url: str,
+    queries: list[str],
+    rounds: int,
+    k: int = 10,
+    between: Callable[[], None] | None = None,
+) -> LoadResult:
+    """Sequential requests over one connection after one warm-up pass; ``between`` runs
+    after each round (the harness times an in-process round there, so that the two
+    medians come from the same minutes). Its time is not counted."""
+    return asyncio.run(_one(base_url, queries, rounds, k, between))
 
 
 async def _client(

@@ -102,6 +102,22 @@ def test_one_client_counts_answers_and_errors(server):
     assert parse_qs(urlsplit(Handler.seen[0]).query) == {"q": ["sized"], "k": ["10"]}
 
 
+def test_one_client_runs_the_pairing_step_after_each_round_and_leaves_its_time_out(server):
+    import time
+
+    calls = []
+
+    def between():
+        calls.append(len(Handler.seen))  # requests the server had seen by then
+        time.sleep(0.3)
+
+    result = load.one_client(server, ["sized", "chunked"], rounds=3, between=between)
+    assert result.ok == 6
+    assert calls == [4, 6, 8]  # after the warm-up pass and each round of two
+    assert result.seconds < 0.3  # three 0.3 s pauses, none counted
+    assert len(result.latencies_ms) == 6 and max(result.latencies_ms) < 300
+
+
 def test_many_clients_keep_going_after_errors(server):
     result = load.many_clients(server, ["sized", "junk"], clients=4, seconds=0.5, warmup=0.1)
     assert result.ok > 0 and result.errors > 0
